@@ -1,0 +1,247 @@
+#!/usr/bin/env bats
+# SPDX-License-Identifier: GPL-2.0
+#
+# Execution environments: warm reuse, one environment per function version
+# and per concurrent invocation, retirement on update and delete, the idle
+# timeout, and what the runtime finds in its environment (variables, /tmp,
+# the Runtime API's headers).
+
+load helpers
+
+setup_file()
+{
+	husk_setup_file env --region eu-west-3 --account-id 123456789012
+}
+
+teardown_file()
+{
+	husk_teardown_file
+}
+
+teardown()
+{
+	if [ -n "${IDLE_SAVED_TMP:-}" ]; then
+		husk_daemon_stop KILL
+		husk_check_leftovers
+		husk_remove_tmp
+	fi
+	husk_teardown_test
+}
+
+# The environment groups created since the list in $1.
+new_envs()
+{
+	comm -13 <(echo "$1") <(husk_envs)
+}
+
+@test "a warm environment is reused: /tmp persists, Init Duration only on the first" {
+	husk_create_ok env-warm marker
+	husk_invoke env-warm '{}'
+	echo "1: $HTTP_BODY $(husk_report)"
+	[ "$(jq -r .count <<<"$HTTP_BODY")" = 1 ]
+	husk_report_is_cold
+	env1=$(jq -r .env <<<"$HTTP_BODY")
+	husk_invoke env-warm '{}'
+	echo "2: $HTTP_BODY $(husk_report)"
+	[ "$(jq -r .count <<<"$HTTP_BODY")" = 2 ]
+	[ "$(jq -r .env <<<"$HTTP_BODY")" = "$env1" ]
+	! husk_report_is_cold
+	husk_invoke env-warm '{}'
+	[ "$(jq -r .count <<<"$HTTP_BODY")" = 3 ]
+}
+
+@test "two functions get separate environments: no shared /tmp, processes or namespaces" {
+	husk_create_ok env-a probe
+	husk_create_ok env-b probe
+	probe 'echo secret-a >/tmp/marker-a; setsid sleep 300 </dev/null >/dev/null 2>&1 &
+		readlink /proc/self/ns/pid /proc/self/ns/mnt /proc/self/ns/net' env-a
+	ns_a=$PROBE_OUT
+	probe 'ps -eo args' env-a
+	[[ "$PROBE_OUT" == *"sleep 300"* ]]
+
+	probe 'cat /tmp/marker-a' env-b
+	[ "$PROBE_RC" != 0 ]
+	[[ "$PROBE_OUT" == *"No such file"* ]]
+	probe 'ls -A /tmp; ps -eo args' env-b
+	[[ "$PROBE_OUT" != *marker-a* ]]
+	[[ "$PROBE_OUT" != *"sleep 300"* ]]
+	probe 'readlink /proc/self/ns/pid /proc/self/ns/mnt /proc/self/ns/net' env-b
+	ns_b=$PROBE_OUT
+	# Every one of the three namespaces differs.
+	[ -z "$(comm -12 <(sort <<<"$ns_a") <(sort <<<"$ns_b"))" ]
+}
+
+@test "two concurrent invocations of one function run in two environments" {
+	husk_create_ok env-conc probe '{"Timeout": 20}'
+	body='{"cmd": "sleep 2; readlink /proc/self/ns/pid"}'
+	for i in 1 2; do
+		curl -sS --max-time 60 --unix-socket "$HUSK_SOCK" -D "$BATS_TEST_TMPDIR/h$i" \
+			-o "$BATS_TEST_TMPDIR/b$i" --data-binary "$body" \
+			"http://localhost$HUSK_API/env-conc/invocations" &
+		pids+=($!)
+	done
+	wait "${pids[0]}"
+	wait "${pids[1]}"
+	cat "$BATS_TEST_TMPDIR"/b1 "$BATS_TEST_TMPDIR"/b2
+	ns1=$(jq -r .out "$BATS_TEST_TMPDIR/b1")
+	ns2=$(jq -r .out "$BATS_TEST_TMPDIR/b2")
+	[[ "$ns1" == pid:* ]] && [[ "$ns2" == pid:* ]]
+	[ "$ns1" != "$ns2" ]
+	grep -q 'Init Duration' "$BATS_TEST_TMPDIR/h1"
+	grep -q 'Init Duration' "$BATS_TEST_TMPDIR/h2"
+	# Both stay warm: the next two invocations, one after the other, are warm.
+	probe 'readlink /proc/self/ns/pid' env-conc
+	! husk_report_is_cold
+	[ "$PROBE_OUT" = "$ns1" ] || [ "$PROBE_OUT" = "$ns2" ]
+}
+
+@test "UpdateFunctionCode retires the old environment; the next invocation starts a new one" {
+	husk_create_ok env-upcode marker
+	before=$(husk_envs)
+	husk_invoke env-upcode '{}'
+	husk_invoke env-upcode '{}'
+	[ "$(jq -r .count <<<"$HTTP_BODY")" = 2 ]
+	old_env=$(jq -r .env <<<"$HTTP_BODY")
+	old_cg=$(new_envs "$before")
+	echo "old environment group: $old_cg"
+	[ "$(wc -w <<<"$old_cg")" = 1 ]
+
+	# The same function with one more file: other code.
+	stage=$BATS_TEST_TMPDIR/marker2
+	mkdir -p "$stage"
+	cp "$HUSK_FUNCTIONS/marker/bootstrap" "$stage/"
+	chmod 755 "$stage/bootstrap"
+	echo 2 >"$stage/VERSION"
+	(cd "$stage" && zip -qrX ../marker2.zip .)
+	husk_api PUT "$HUSK_API/env-upcode/code" \
+		"$(jq -nc --arg z "$(base64 -w0 "$BATS_TEST_TMPDIR/marker2.zip")" '{ZipFile: $z}')"
+	[ "$HTTP_STATUS" = 200 ]
+
+	husk_invoke env-upcode '{}'
+	echo "$HTTP_BODY $(husk_report)"
+	[ "$(jq -r .count <<<"$HTTP_BODY")" = 1 ]
+	[ "$(jq -r .env <<<"$HTTP_BODY")" != "$old_env" ]
+	husk_report_is_cold
+	husk_wait_for 5 eval '[ -z "$(husk_env_dirs "$old_cg")" ]'
+}
+
+@test "UpdateFunctionConfiguration retires the old environment too" {
+	husk_create_ok env-upconf marker
+	husk_invoke env-upconf '{}'
+	old_env=$(jq -r .env <<<"$HTTP_BODY")
+	husk_api PUT "$HUSK_API/env-upconf/configuration" '{"MemorySize": 256}'
+	[ "$HTTP_STATUS" = 200 ]
+	husk_invoke env-upconf '{}'
+	echo "$HTTP_BODY $(husk_report)"
+	[ "$(jq -r .count <<<"$HTTP_BODY")" = 1 ]
+	[ "$(jq -r .env <<<"$HTTP_BODY")" != "$old_env" ]
+	husk_report | grep -q $'\tMemory Size: 256 MB\t'
+}
+
+@test "DeleteFunction destroys its environments: processes and cgroups" {
+	husk_create_ok env-del probe
+	before=$(husk_envs)
+	probe 'setsid sleep 300 </dev/null >/dev/null 2>&1 & echo started' env-del
+	cg=$(new_envs "$before")
+	echo "environment group: $cg"
+	[ "$(wc -w <<<"$cg")" = 1 ]
+	dirs=$(husk_env_dirs "$cg")
+	echo "$dirs"
+	[ -n "$dirs" ]
+	procs=$(cat "$(husk_env_ctrl_dir "$cg" pids)/cgroup.procs")
+	echo "processes: $procs"
+	[ -n "$procs" ]
+
+	husk_delete env-del
+	[ "$HTTP_STATUS" = 204 ]
+	husk_wait_for 10 eval '[ -z "$(husk_env_dirs "$cg")" ]'
+	for d in $dirs; do
+		[ ! -e "$d" ]
+	done
+	for p in $procs; do
+		! husk_alive "$p"
+	done
+}
+
+@test "an environment idle past --idle-timeout is destroyed" {
+	# A huskd of its own; teardown stops it if the test fails half way.
+	IDLE_SAVED_TMP=$HUSK_TMP
+	husk_instance env-idle
+	husk_daemon_start --idle-timeout 1
+	husk_create_ok idle-fn marker
+	husk_invoke idle-fn '{}'
+	[ "$(jq -r .count <<<"$HTTP_BODY")" = 1 ]
+	cg=$(husk_envs)
+	echo "environment group: $cg"
+	[ "$(wc -w <<<"$cg")" = 1 ]
+	husk_wait_for 10 eval '[ -z "$(husk_envs)" ]'
+	husk_invoke idle-fn '{}'
+	[ "$(jq -r .count <<<"$HTTP_BODY")" = 1 ]
+	husk_report_is_cold
+	husk_daemon_stop TERM
+	[ "$HUSKD_STATUS" = 0 ]
+	husk_check_leftovers
+	husk_remove_tmp
+	IDLE_SAVED_TMP=
+}
+
+@test "the runtime gets Lambda's environment variables and the function's own" {
+	husk_create_ok env-vars probe '{"MemorySize": 320, "Handler": "handler.main",
+		"Environment": {"Variables": {"MY_VAR": "hello world", "OTHER": "x=y"}}}'
+	probe 'env' env-vars
+	envs=$PROBE_OUT
+	grep -qx 'AWS_LAMBDA_FUNCTION_NAME=env-vars' <<<"$envs"
+	grep -qx 'AWS_LAMBDA_FUNCTION_VERSION=$LATEST' <<<"$envs"
+	grep -qx 'AWS_LAMBDA_FUNCTION_MEMORY_SIZE=320' <<<"$envs"
+	grep -qx '_HANDLER=handler.main' <<<"$envs"
+	grep -qx 'AWS_LAMBDA_RUNTIME_API=127.0.0.1:9001' <<<"$envs"
+	grep -qx 'LAMBDA_TASK_ROOT=/var/task' <<<"$envs"
+	grep -qx 'AWS_REGION=eu-west-3' <<<"$envs"
+	grep -qx 'AWS_LAMBDA_LOG_GROUP_NAME=/aws/lambda/env-vars' <<<"$envs"
+	grep -qx 'MY_VAR=hello world' <<<"$envs"
+	grep -qx 'OTHER=x=y' <<<"$envs"
+	# Nothing of huskd's own environment leaks in.
+	! grep -q '^HUSK_' <<<"$envs"
+	! grep -q '^BATS_' <<<"$envs"
+	# The bootstrap starts in the code directory.
+	probe 'pwd; ls /var/task' env-vars
+	[ "$PROBE_OUT" = $'/var/task\nbootstrap' ]
+}
+
+@test "/tmp is a tmpfs of EphemeralStorage.Size" {
+	husk_create_ok env-tmp probe '{"EphemeralStorage": {"Size": 700}}'
+	probe 'stat -f -c "%T %b %S" /tmp' env-tmp
+	read -r fstype blocks bsize <<<"$PROBE_OUT"
+	[ "$fstype" = tmpfs ]
+	[ $((blocks * bsize)) = $((700 << 20)) ]
+	# It is writable by the function, and full at its size.
+	probe 'head -c $((701 << 20)) /dev/zero >/tmp/fill; echo rc=$?; rm -f /tmp/fill' env-tmp
+	[[ "$PROBE_OUT" == *"No space left on device"* ]]
+	husk_create_ok env-tmp-default probe
+	probe 'stat -f -c "%b %S" /tmp' env-tmp-default
+	read -r blocks bsize <<<"$PROBE_OUT"
+	[ $((blocks * bsize)) = $((512 << 20)) ]
+}
+
+@test "the runtime gets the Lambda-Runtime-* headers of its invocation" {
+	husk_create_ok env-headers probe '{"Timeout": 30}'
+	now=$(date +%s%3N)
+	probe 'true' env-headers
+	id=$(husk_report | sed -n 's/^REPORT RequestId: \([0-9a-f-]*\).*/\1/p')
+	hdr()
+	{
+		awk -v h="$(tr 'A-Z' 'a-z' <<<"$1"):" 'tolower($1) == h { print $2 }' <<<"$PROBE_HEADERS"
+	}
+	[ -n "$id" ]
+	[ "$(hdr Lambda-Runtime-Aws-Request-Id)" = "$id" ]
+	[ "$(hdr Lambda-Runtime-Invoked-Function-Arn)" = \
+		arn:aws:lambda:eu-west-3:123456789012:function:env-headers ]
+	[ -n "$(hdr Lambda-Runtime-Trace-Id)" ]
+	deadline=$(hdr Lambda-Runtime-Deadline-Ms)
+	echo "now $now, deadline $deadline"
+	# About now + 30 s.
+	[ "$deadline" -gt $((now + 25000)) ]
+	[ "$deadline" -lt $((now + 35000)) ]
+	# The API's own x-amzn-RequestId is the invocation's.
+	[ "$(husk_header x-amzn-RequestId)" = "$id" ]
+}

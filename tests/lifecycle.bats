@@ -1,0 +1,145 @@
+#!/usr/bin/env bats
+# SPDX-License-Identifier: GPL-2.0
+#
+# huskd's own life: a clean shutdown on SIGTERM with an invocation in flight
+# and idle environments leaves nothing behind, and a restart after huskd was
+# killed (a crash) removes what the dead one left.
+
+load helpers
+
+setup_file()
+{
+	# Every test runs its own huskd; the zips are shared.
+	husk_instance lifecycle-zips
+	husk_zip_all
+	export ZIPS_TMP=$HUSK_TMP
+}
+
+teardown_file()
+{
+	HUSK_TMP=$ZIPS_TMP
+	husk_remove_tmp
+}
+
+setup()
+{
+	husk_instance "lifecycle-$BATS_TEST_NUMBER"
+	cp "$ZIPS_TMP"/zips/*.zip "$HUSK_TMP/zips/"
+}
+
+teardown()
+{
+	husk_teardown_test
+	husk_daemon_stop TERM
+	husk_check_leftovers
+	husk_remove_tmp
+}
+
+# Start an invocation of the sleeper that takes 60 s, in the background, and
+# wait until it runs inside its environment. Sets SLEEP_CURL (curl's pid).
+start_long_invocation()
+{
+	curl -sS --max-time 90 --unix-socket "$HUSK_SOCK" -o "$BATS_TEST_TMPDIR/long.body" \
+		-w '%{http_code}' --data-binary '{"sleep": 60}' \
+		"http://localhost$HUSK_API/sleeper/invocations" >"$BATS_TEST_TMPDIR/long.status" \
+		2>"$BATS_TEST_TMPDIR/long.err" &
+	SLEEP_CURL=$!
+	husk_wait_for 15 eval 'husk_procs_in_parent | grep -qw sleep'
+}
+
+@test "SIGTERM with an invocation in flight and idle environments: exit 0, nothing left" {
+	husk_daemon_start
+	husk_create_ok marker marker
+	husk_create_ok sleeper sleeper '{"Timeout": 120}'
+	husk_create_ok probe probe
+	husk_invoke marker '{}'
+	[ "$HTTP_STATUS" = 200 ]
+	probe 'echo idle and running' probe
+	start_long_invocation
+	husk_procs_in_parent
+	[ "$(husk_envs | wc -l)" = 3 ]
+
+	start=$(date +%s)
+	husk_daemon_stop TERM
+	echo "huskd exited with $HUSKD_STATUS after $(($(date +%s) - start)) s"
+	[ "$HUSKD_STATUS" = 0 ]
+	# The caller in flight got its answer (an error) instead of hanging.
+	wait "$SLEEP_CURL" || true
+	echo "in-flight invocation: HTTP $(cat "$BATS_TEST_TMPDIR/long.status")" \
+		"$(cat "$BATS_TEST_TMPDIR/long.body" "$BATS_TEST_TMPDIR/long.err")"
+	[ "$(($(date +%s) - start))" -lt 30 ]
+	grep -q 'shutting down' "$HUSK_LOG"
+	husk_check_leftovers
+	# No mount of the jails anywhere: they lived in the environments' namespaces.
+	! grep -qF "$HUSK_RUN" /proc/self/mountinfo
+	# Nothing of the environments' roots or sockets is left in the run directory.
+	[ -z "$(find "$HUSK_RUN/root" -mindepth 1 2>/dev/null)" ]
+}
+
+@test "SIGTERM with nothing running: exit 0" {
+	husk_daemon_start
+	husk_daemon_stop TERM
+	[ "$HUSKD_STATUS" = 0 ]
+	husk_check_leftovers
+}
+
+@test "after huskd is killed, its busy environments end by themselves and a restart cleans up" {
+	husk_daemon_start
+	husk_create_ok marker marker
+	husk_create_ok sleeper sleeper '{"Timeout": 120}'
+	husk_invoke marker '{}'
+	[ "$(jq -r .count <<<"$HTTP_BODY")" = 1 ]
+	start_long_invocation
+	envs=$(husk_envs)
+	echo "environments: $envs"
+	[ "$(wc -l <<<"$envs")" = 2 ]
+	old_procs=$(husk_procs_in_parent)
+	echo "processes: $old_procs"
+	busy=$(grep -w sleep <<<"$old_procs" | awk '{ print $3 }' | grep -o 'env-[0-9]*' | head -n 1)
+	busy_pids=$(grep -E "/$busy\$" <<<"$old_procs" | awk '{ print $1 }')
+	echo "busy environment $busy: $busy_pids"
+	[ -n "$busy_pids" ]
+
+	husk_daemon_stop KILL
+	wait "$SLEEP_CURL" || true
+	# husk-init of the busy environment sees its channel close and exits, and
+	# with it every process of its pid namespace.
+	husk_wait_for 10 eval '! husk_procs_in_parent | grep -qE "/$busy\$"'
+	for p in $busy_pids; do
+		! husk_alive "$p"
+	done
+
+	# The new huskd removes what is left (the frozen idle one) before it serves.
+	husk_daemon_start
+	remaining=$(husk_procs_in_parent)
+	echo "after restart: processes '$remaining', groups '$(husk_envs)'"
+	[ -z "$remaining" ]
+	for e in $envs; do
+		[ -z "$(husk_env_dirs "$e")" ]
+	done
+	for p in $(awk '{ print $1 }' <<<"$old_procs"); do
+		! husk_alive "$p"
+	done
+	# And serves the same functions from fresh environments.
+	husk_invoke marker '{}'
+	[ "$(jq -r .count <<<"$HTTP_BODY")" = 1 ]
+	husk_report_is_cold
+	husk_daemon_stop TERM
+	[ "$HUSKD_STATUS" = 0 ] || [ -z "$HUSKD_STATUS" ]
+	husk_check_leftovers
+}
+
+@test "a restart after SIGKILL with idle environments only cleans up too" {
+	husk_daemon_start --no-freeze
+	husk_create_ok probe probe
+	probe 'setsid sleep 600 </dev/null >/dev/null 2>&1 & echo started'
+	probe 'echo again'
+	[ -n "$(husk_procs_in_parent)" ]
+	husk_daemon_stop KILL
+	# Unfrozen, husk-init notices the closed channel and everything exits.
+	husk_wait_for 10 eval '[ -z "$(husk_procs_in_parent)" ]'
+	husk_daemon_start
+	[ -z "$(husk_envs)" ]
+	probe 'echo served'
+	[ "$PROBE_OUT" = served ]
+}

@@ -1,0 +1,283 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Execution environments: the cgroup, the jail, the channel and the log
+ * pipe of one husk-init, and the SPAWN message that starts its runtime.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cgroup.h"
+#include "env.h"
+#include "guest-init/protocol.h"
+#include "jail.h"
+#include "log.h"
+#include "seccomp.h"
+
+/* Lambda gives a function one vCPU at 1769 MB; weight follows memory. */
+static uint32_t cpu_weight_for(unsigned memory_mb)
+{
+	uint32_t w = memory_mb * 100 / 1769;
+
+	return w < 1 ? 1 : (w > 10000 ? 10000 : w);
+}
+
+struct env_block {
+	char *buf;
+	size_t len, cap;
+	int err;
+};
+
+static void env_add(struct env_block *b, const char *key, const char *value)
+{
+	size_t need = strlen(key) + strlen(value) + 2;
+	char *p;
+
+	if (b->err)
+		return;
+	if (b->len + need > b->cap) {
+		size_t cap = (b->cap + need) * 2;
+
+		p = realloc(b->buf, cap);
+		if (!p) {
+			b->err = -ENOMEM;
+			return;
+		}
+		b->buf = p;
+		b->cap = cap;
+	}
+	b->len += sprintf(b->buf + b->len, "%s=%s", key, value) + 1;
+}
+
+/* The runtime's environment, as Lambda sets it for a custom runtime. */
+static int build_env(struct husk_ctx *ctx, struct husk_env *env, struct env_block *b)
+{
+	const struct husk_function *fn = env->fn;
+	char mem[16], group[96], stream[96], day[16];
+	struct tm tm;
+	time_t now = time(NULL);
+	size_t i;
+
+	gmtime_r(&now, &tm);
+	strftime(day, sizeof(day), "%Y/%m/%d", &tm);
+	snprintf(mem, sizeof(mem), "%u", fn->memory_mb);
+	snprintf(group, sizeof(group), "/aws/lambda/%s", fn->name);
+	snprintf(stream, sizeof(stream), "%s/[$LATEST]%016llx", day,
+		 (unsigned long long)env->id);
+
+	env_add(b, "AWS_LAMBDA_FUNCTION_NAME", fn->name);
+	env_add(b, "AWS_LAMBDA_FUNCTION_VERSION", "$LATEST");
+	env_add(b, "AWS_LAMBDA_FUNCTION_MEMORY_SIZE", mem);
+	env_add(b, "AWS_LAMBDA_LOG_GROUP_NAME", group);
+	env_add(b, "AWS_LAMBDA_LOG_STREAM_NAME", stream);
+	env_add(b, "AWS_LAMBDA_INITIALIZATION_TYPE", "on-demand");
+	env_add(b, "AWS_LAMBDA_RUNTIME_API", "127.0.0.1:9001");
+	env_add(b, "AWS_REGION", ctx->cfg.region);
+	env_add(b, "AWS_DEFAULT_REGION", ctx->cfg.region);
+	env_add(b, "_HANDLER", fn->handler ? fn->handler : "");
+	env_add(b, "LAMBDA_TASK_ROOT", "/var/task");
+	env_add(b, "LAMBDA_RUNTIME_DIR", "/var/runtime");
+	env_add(b, "PATH", "/usr/local/bin:/usr/bin/:/bin:/opt/bin");
+	env_add(b, "LD_LIBRARY_PATH",
+		"/lib64:/usr/lib64:/var/runtime:/var/runtime/lib:/var/task:/var/task/lib:/opt/lib");
+	env_add(b, "LANG", "en_US.UTF-8");
+	env_add(b, "TZ", ":UTC");
+	for (i = 0; i < fn->n_env; i++)
+		env_add(b, fn->env[i].key, fn->env[i].value);
+	return b->err;
+}
+
+static int send_spawn(struct husk_ctx *ctx, struct husk_env *env)
+{
+	struct husk_spawn sp = {
+		.uid = HUSK_RUNTIME_UID,
+		.gid = HUSK_RUNTIME_GID,
+		.nofile = 1024,
+		.nproc = 0, /* the pids cgroup limits processes */
+	};
+	struct env_block b = { 0 };
+	struct iovec iov[3];
+	int rc;
+
+	rc = build_env(ctx, env, &b);
+	if (rc)
+		goto out;
+	sp.filter_len = ctx->seccomp->len;
+	sp.env_len = b.len;
+	iov[0] = (struct iovec){ &sp, sizeof(sp) };
+	iov[1] = (struct iovec){ ctx->seccomp->insns, sp.filter_len * sizeof(struct sock_filter) };
+	iov[2] = (struct iovec){ b.buf, b.len };
+	rc = husk_frame_send(env->chan_fd, HUSK_MSG_SPAWN, iov, 3);
+out:
+	free(b.buf);
+	return rc;
+}
+
+static int start_jail(struct husk_ctx *ctx, struct husk_env *env, int chan_child, int log_child,
+		      struct husk_err *err)
+{
+	struct husk_jail_args ja = {
+		.code_dir = env->fn->code_dir,
+		.tmp_mb = env->fn->ephemeral_mb,
+		.uid_slot = env->uid_slot,
+		.cgroup_fd = husk_cg_v2_fd(env->cg),
+		.chan_fd = chan_child,
+		.log_fd = log_child,
+		.cpu = ctx->cfg.cpu,
+	};
+	struct husk_jail_proc jp = { .pid = -1, .pidfd = -1, .err_fd = -1, .go_fd = -1 };
+	int rc;
+
+	rc = husk_jail_spawn(ctx, &ja, &jp);
+	if (jp.pid > 0) {
+		env->pid = jp.pid;
+		env->pidfd = jp.pidfd;
+		env->err_fd = jp.err_fd;
+	}
+	if (!rc)
+		rc = husk_cg_attach(env->cg, jp.pid);
+	if (!rc)
+		rc = husk_jail_release(&jp);
+	else if (jp.go_fd >= 0)
+		close(jp.go_fd); /* the child reads EOF and exits */
+	if (rc)
+		husk_err_set(err, 500, HUSK_E_SERVICE, "cannot start the environment's jail: %s",
+			     strerror(-rc));
+	return rc;
+}
+
+int husk_env_create(struct husk_ctx *ctx, struct husk_function *fn, unsigned uid_slot,
+		    uint64_t id, struct husk_env **out, struct husk_err *err)
+{
+	struct husk_cg_limits lim = {
+		.memory_bytes = (uint64_t)fn->memory_mb << 20,
+		.pids_max = ctx->cfg.pids_max,
+		.cpu_weight = cpu_weight_for(fn->memory_mb),
+	};
+	struct husk_env *env;
+	int sv[2] = { -1, -1 }, logp[2] = { -1, -1 };
+	int rc;
+
+	env = calloc(1, sizeof(*env));
+	if (!env)
+		return -ENOMEM;
+	env->id = id;
+	env->uid_slot = uid_slot;
+	env->pid = -1;
+	env->pidfd = env->chan_fd = env->log_fd = env->err_fd = -1;
+	env->state = HUSK_ENV_BUSY;
+	env->fn = husk_fn_get(fn);
+	snprintf(env->name, sizeof(env->name), "env-%llu", (unsigned long long)id);
+	clock_gettime(CLOCK_MONOTONIC, &env->created);
+	env->last_used = env->created;
+
+	rc = husk_cg_create(ctx->cgroups, env->name, &lim, &env->cg);
+	if (rc) {
+		husk_err_set(err, 500, HUSK_E_SERVICE, "cannot create the cgroup of %s: %s",
+			     env->name, strerror(-rc));
+		goto fail;
+	}
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) ||
+	    pipe2(logp, O_CLOEXEC)) {
+		rc = -errno;
+		husk_err_set(err, 500, HUSK_E_SERVICE, "cannot create the channel of %s: %s",
+			     env->name, strerror(errno));
+		goto fail;
+	}
+	env->chan_fd = sv[0];
+	env->log_fd = logp[0];
+	fcntl(env->log_fd, F_SETFL, O_NONBLOCK);
+
+	rc = start_jail(ctx, env, sv[1], logp[1], err);
+	close(sv[1]);
+	close(logp[1]);
+	if (rc)
+		goto fail;
+	rc = send_spawn(ctx, env);
+	if (rc) {
+		husk_err_set(err, 500, HUSK_E_SERVICE, "cannot start the runtime of %s: %s",
+			     env->name, strerror(-rc));
+		goto fail;
+	}
+	*out = env;
+	return 0;
+fail:
+	husk_env_destroy(ctx, env);
+	return rc;
+}
+
+void husk_env_setup_error(struct husk_env *env, char *buf, size_t len)
+{
+	struct husk_jail_error rec;
+	ssize_t n;
+
+	buf[0] = '\0';
+	if (env->err_fd < 0)
+		return;
+	n = read(env->err_fd, &rec, sizeof(rec));
+	if (n == (ssize_t)sizeof(rec)) {
+		rec.step[sizeof(rec.step) - 1] = '\0';
+		snprintf(buf, len, "%s: %s", rec.step, strerror(rec.err));
+	}
+}
+
+int husk_env_freeze(struct husk_ctx *ctx, struct husk_env *env)
+{
+	int rc;
+
+	if (!ctx->cfg.freeze_idle || env->frozen)
+		return 0;
+	rc = husk_cg_freeze(env->cg);
+	if (!rc)
+		env->frozen = true;
+	return rc;
+}
+
+int husk_env_thaw(struct husk_ctx *ctx, struct husk_env *env)
+{
+	int rc;
+
+	if (!env->frozen)
+		return 0;
+	rc = husk_cg_thaw(env->cg);
+	if (!rc)
+		env->frozen = false;
+	return rc;
+}
+
+void husk_env_destroy(struct husk_ctx *ctx, struct husk_env *env)
+{
+	siginfo_t si;
+	int rc;
+
+	/* husk-init exits on end of channel; SIGKILL covers a stuck one. */
+	if (env->chan_fd >= 0)
+		close(env->chan_fd);
+	if (env->pidfd >= 0)
+		syscall(SYS_pidfd_send_signal, env->pidfd, SIGKILL, NULL, 0);
+	/* Thaws first: frozen v1 tasks do not die. */
+	if (env->cg) {
+		rc = husk_cg_destroy(env->cg);
+		if (rc)
+			pr_err("%s: cgroup not removed: %s", env->name, strerror(-rc));
+	}
+	if (env->pidfd >= 0) {
+		while (waitid(P_PIDFD, env->pidfd, &si, WEXITED) && errno == EINTR)
+			;
+		close(env->pidfd);
+	}
+	if (env->log_fd >= 0)
+		close(env->log_fd);
+	if (env->err_fd >= 0)
+		close(env->err_fd);
+	husk_fn_put(env->fn);
+	free(env);
+}

@@ -1,0 +1,64 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * An execution environment: one husk-init (PID 1 of its own namespaces, in
+ * its own cgroup) serving one function version, one invocation at a time.
+ * The pool owns idle environments; an invocation owns a busy one.
+ */
+#ifndef HUSK_ENV_H
+#define HUSK_ENV_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <time.h>
+
+#include "function.h"
+#include "husk.h"
+
+enum husk_env_state { HUSK_ENV_BUSY, HUSK_ENV_IDLE };
+
+struct husk_env {
+	struct husk_env *next;		     /* idle list */
+	struct husk_env *all_prev, *all_next; /* every environment */
+	uint64_t id;
+	char name[32]; /* "env-<id>": cgroup and log name */
+	struct husk_function *fn; /* the version it serves, referenced */
+	enum husk_env_state state;
+	bool retired;		  /* destroy instead of going idle */
+	bool ready;		  /* the runtime asked for its first invocation */
+	bool frozen;
+	pid_t pid;		  /* husk-init, in huskd's pid namespace */
+	int pidfd;
+	int chan_fd;		  /* huskd's end of the channel */
+	int log_fd;		  /* read end of the runtime's stdout/stderr */
+	int err_fd;		  /* read end of the jail setup error pipe */
+	unsigned uid_slot;	  /* which host uid range it maps */
+	struct husk_cg *cg;
+	struct timespec created;  /* CLOCK_MONOTONIC */
+	struct timespec last_used;
+	uint64_t invocations;
+	double init_ms;		  /* reported with the first invocation */
+	double freeze_us;	  /* cost of the last freeze */
+};
+
+/*
+ * Create an environment for fn: cgroup, jail, husk-init, and the SPAWN
+ * message that starts the runtime. Does not wait for the runtime: the first
+ * INVOKE can follow at once. The environment is busy.
+ */
+int husk_env_create(struct husk_ctx *ctx, struct husk_function *fn, unsigned uid_slot,
+		    uint64_t id, struct husk_env **out, struct husk_err *err);
+
+/* Kill, reap and remove everything of env, and free it. */
+void husk_env_destroy(struct husk_ctx *ctx, struct husk_env *env);
+
+/*
+ * Why the jail's setup failed, read from its error pipe once the environment
+ * died; "" when setup succeeded (husk-init was exec'd).
+ */
+void husk_env_setup_error(struct husk_env *env, char *buf, size_t len);
+
+int husk_env_freeze(struct husk_ctx *ctx, struct husk_env *env);
+int husk_env_thaw(struct husk_ctx *ctx, struct husk_env *env);
+
+#endif

@@ -1,0 +1,348 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The environment pool (see pool.h). One mutex guards the lists; creating
+ * and destroying environments (the slow parts) happen outside it.
+ */
+#include <errno.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "env.h"
+#include "jail.h"
+#include "log.h"
+#include "pool.h"
+
+struct husk_pool {
+	pthread_mutex_t lock;
+	pthread_cond_t cond; /* reaper wake-ups, busy environments drained */
+	struct husk_env *idle; /* most recently used first: warmest caches */
+	struct husk_env *all;
+	unsigned n_idle, n_busy;
+	uint64_t next_id, created, destroyed;
+	uint8_t slots[HUSK_UID_SLOTS / 8];
+	bool stopping;
+	pthread_t reaper;
+};
+
+static double elapsed_s(const struct timespec *a, const struct timespec *b)
+{
+	return (b->tv_sec - a->tv_sec) + (b->tv_nsec - a->tv_nsec) / 1e9;
+}
+
+static int slot_alloc(struct husk_pool *p, unsigned *slot)
+{
+	unsigned i;
+
+	for (i = 0; i < HUSK_UID_SLOTS; i++) {
+		if (!(p->slots[i / 8] & (1u << (i % 8)))) {
+			p->slots[i / 8] |= 1u << (i % 8);
+			*slot = i;
+			return 0;
+		}
+	}
+	return -EAGAIN;
+}
+
+static void slot_free(struct husk_pool *p, unsigned slot)
+{
+	p->slots[slot / 8] &= ~(1u << (slot % 8));
+}
+
+static void all_link(struct husk_pool *p, struct husk_env *env)
+{
+	env->all_prev = NULL;
+	env->all_next = p->all;
+	if (p->all)
+		p->all->all_prev = env;
+	p->all = env;
+}
+
+static void all_unlink(struct husk_pool *p, struct husk_env *env)
+{
+	if (env->all_prev)
+		env->all_prev->all_next = env->all_next;
+	else
+		p->all = env->all_next;
+	if (env->all_next)
+		env->all_next->all_prev = env->all_prev;
+}
+
+static void idle_unlink(struct husk_pool *p, struct husk_env *env)
+{
+	struct husk_env **pp;
+
+	for (pp = &p->idle; *pp; pp = &(*pp)->next) {
+		if (*pp == env) {
+			*pp = env->next;
+			env->next = NULL;
+			p->n_idle--;
+			return;
+		}
+	}
+}
+
+/* Unlink env from the pool (lock held); the caller destroys it after unlocking. */
+static void forget(struct husk_pool *p, struct husk_env *env)
+{
+	all_unlink(p, env);
+	slot_free(p, env->uid_slot);
+	p->destroyed++;
+}
+
+static void destroy_list(struct husk_ctx *ctx, struct husk_env *list)
+{
+	struct husk_env *next;
+
+	for (; list; list = next) {
+		next = list->next;
+		pr_info("%s: destroyed (function %s, %llu invocations)", list->name,
+			list->fn->name, (unsigned long long)list->invocations);
+		husk_env_destroy(ctx, list);
+	}
+}
+
+/* An idle environment must have nothing to say: data or hang-up means it died. */
+static bool idle_env_alive(const struct husk_env *env)
+{
+	struct pollfd pfd = { .fd = env->chan_fd, .events = POLLIN };
+
+	return poll(&pfd, 1, 0) == 0;
+}
+
+struct husk_env *husk_pool_take(struct husk_ctx *ctx, struct husk_function *fn)
+{
+	struct husk_pool *p = ctx->pool;
+	struct husk_env *env, *dead = NULL;
+
+	pthread_mutex_lock(&p->lock);
+	for (env = NULL; !p->stopping;) {
+		for (env = p->idle; env && env->fn != fn; env = env->next)
+			;
+		if (!env)
+			break;
+		idle_unlink(p, env);
+		if (idle_env_alive(env)) {
+			env->state = HUSK_ENV_BUSY;
+			p->n_busy++;
+			break;
+		}
+		forget(p, env);
+		env->next = dead;
+		dead = env;
+	}
+	pthread_mutex_unlock(&p->lock);
+	destroy_list(ctx, dead);
+	return env;
+}
+
+int husk_pool_create(struct husk_ctx *ctx, struct husk_function *fn, struct husk_env **out,
+		     struct husk_err *err)
+{
+	struct husk_pool *p = ctx->pool;
+	unsigned slot;
+	uint64_t id;
+	int rc;
+
+	pthread_mutex_lock(&p->lock);
+	rc = p->stopping ? -ESHUTDOWN : slot_alloc(p, &slot);
+	id = ++p->next_id;
+	pthread_mutex_unlock(&p->lock);
+	if (rc) {
+		husk_err_set(err, rc == -ESHUTDOWN ? 503 : 429,
+			     rc == -ESHUTDOWN ? HUSK_E_SERVICE : HUSK_E_TOO_MANY,
+			     rc == -ESHUTDOWN ? "huskd is shutting down"
+					      : "no free execution environment slot (%u in use)",
+			     HUSK_UID_SLOTS);
+		return rc;
+	}
+	rc = husk_env_create(ctx, fn, slot, id, out, err);
+	pthread_mutex_lock(&p->lock);
+	if (rc) {
+		slot_free(p, slot);
+	} else {
+		all_link(p, *out);
+		p->n_busy++;
+		p->created++;
+	}
+	pthread_mutex_unlock(&p->lock);
+	if (!rc)
+		pr_info("env-%llu: created for %s", (unsigned long long)id, fn->name);
+	return rc;
+}
+
+void husk_pool_release(struct husk_ctx *ctx, struct husk_env *env, bool healthy)
+{
+	struct husk_pool *p = ctx->pool;
+	bool keep;
+
+	clock_gettime(CLOCK_MONOTONIC, &env->last_used);
+	pthread_mutex_lock(&p->lock);
+	p->n_busy--;
+	keep = healthy && !env->retired && !p->stopping;
+	if (keep) {
+		env->state = HUSK_ENV_IDLE;
+		env->next = p->idle;
+		p->idle = env;
+		p->n_idle++;
+	} else {
+		forget(p, env);
+		env->next = NULL;
+	}
+	pthread_cond_broadcast(&p->cond);
+	pthread_mutex_unlock(&p->lock);
+	if (!keep)
+		destroy_list(ctx, env);
+}
+
+void husk_pool_retire(struct husk_ctx *ctx, const char *name)
+{
+	struct husk_pool *p = ctx->pool;
+	struct husk_env *env, *dead = NULL;
+
+	pthread_mutex_lock(&p->lock);
+	for (env = p->all; env; env = env->all_next) {
+		if (strcmp(env->fn->name, name))
+			continue;
+		env->retired = true;
+		if (env->state == HUSK_ENV_IDLE) {
+			idle_unlink(p, env);
+			forget(p, env);
+			env->next = dead;
+			dead = env;
+		}
+	}
+	pthread_mutex_unlock(&p->lock);
+	destroy_list(ctx, dead);
+}
+
+void husk_pool_stats(struct husk_ctx *ctx, struct husk_pool_stats *st)
+{
+	struct husk_pool *p = ctx->pool;
+
+	pthread_mutex_lock(&p->lock);
+	st->idle = p->n_idle;
+	st->busy = p->n_busy;
+	st->created = p->created;
+	st->destroyed = p->destroyed;
+	pthread_mutex_unlock(&p->lock);
+}
+
+/* Idle environments past their idle time or lifetime, or dead (lock held). */
+static struct husk_env *collect_expired(struct husk_ctx *ctx)
+{
+	struct husk_pool *p = ctx->pool;
+	struct husk_env **pp = &p->idle, *env, *dead = NULL;
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	while ((env = *pp)) {
+		bool old = elapsed_s(&env->created, &now) >= ctx->cfg.max_lifetime_s;
+		bool unused = elapsed_s(&env->last_used, &now) >= ctx->cfg.idle_timeout_s;
+
+		if (!old && !unused && idle_env_alive(env)) {
+			pp = &env->next;
+			continue;
+		}
+		*pp = env->next;
+		p->n_idle--;
+		forget(p, env);
+		env->next = dead;
+		dead = env;
+	}
+	return dead;
+}
+
+static void *reaper_main(void *arg)
+{
+	struct husk_ctx *ctx = arg;
+	struct husk_pool *p = ctx->pool;
+	struct husk_env *dead;
+	struct timespec until;
+
+	pthread_mutex_lock(&p->lock);
+	while (!p->stopping) {
+		dead = collect_expired(ctx);
+		if (dead) {
+			pthread_mutex_unlock(&p->lock);
+			destroy_list(ctx, dead);
+			pthread_mutex_lock(&p->lock);
+			continue;
+		}
+		clock_gettime(CLOCK_MONOTONIC, &until);
+		until.tv_sec += 1;
+		pthread_cond_timedwait(&p->cond, &p->lock, &until);
+	}
+	pthread_mutex_unlock(&p->lock);
+	return NULL;
+}
+
+int husk_pool_init(struct husk_ctx *ctx)
+{
+	struct husk_pool *p;
+	pthread_condattr_t ca;
+	int rc;
+
+	p = calloc(1, sizeof(*p));
+	if (!p)
+		return -ENOMEM;
+	pthread_mutex_init(&p->lock, NULL);
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&p->cond, &ca);
+	pthread_condattr_destroy(&ca);
+	ctx->pool = p;
+	rc = pthread_create(&p->reaper, NULL, reaper_main, ctx);
+	if (rc) {
+		ctx->pool = NULL;
+		free(p);
+		return -rc;
+	}
+	return 0;
+}
+
+void husk_pool_stop(struct husk_ctx *ctx)
+{
+	struct husk_pool *p = ctx->pool;
+	struct husk_env *env, *dead;
+
+	if (!p)
+		return;
+	pthread_mutex_lock(&p->lock);
+	p->stopping = true;
+	pthread_cond_broadcast(&p->cond);
+	pthread_mutex_unlock(&p->lock);
+	pthread_join(p->reaper, NULL);
+
+	pthread_mutex_lock(&p->lock);
+	dead = p->idle;
+	p->idle = NULL;
+	p->n_idle = 0;
+	for (env = dead; env; env = env->next)
+		forget(p, env);
+	for (env = p->all; env; env = env->all_next)
+		syscall(SYS_pidfd_send_signal, env->pidfd, SIGKILL, NULL, 0);
+	pthread_mutex_unlock(&p->lock);
+	destroy_list(ctx, dead);
+}
+
+void husk_pool_fini(struct husk_ctx *ctx)
+{
+	struct husk_pool *p = ctx->pool;
+
+	if (!p)
+		return;
+	pthread_mutex_lock(&p->lock);
+	while (p->n_busy)
+		pthread_cond_wait(&p->cond, &p->lock);
+	pthread_mutex_unlock(&p->lock);
+	pthread_mutex_destroy(&p->lock);
+	pthread_cond_destroy(&p->cond);
+	free(p);
+	ctx->pool = NULL;
+}

@@ -1,0 +1,50 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The environment pool: idle environments of every function version, the
+ * reaper that destroys those idle too long or alive too long, and
+ * retirement of a function's environments when it changes or goes away.
+ */
+#ifndef HUSK_POOL_H
+#define HUSK_POOL_H
+
+#include "env.h"
+#include "function.h"
+#include "husk.h"
+
+int husk_pool_init(struct husk_ctx *ctx);
+/*
+ * Shutting down: create no more environments, destroy the idle ones and
+ * kill the busy ones (their invokers see them die and release them).
+ */
+void husk_pool_stop(struct husk_ctx *ctx);
+/* After the API is stopped: wait for busy environments to be released, free. */
+void husk_pool_fini(struct husk_ctx *ctx);
+
+/*
+ * An idle environment of exactly this function version, now marked busy, or
+ * NULL when there is none (the caller then creates one).
+ */
+struct husk_env *husk_pool_take(struct husk_ctx *ctx, struct husk_function *fn);
+
+/* Create a new environment for fn, busy, accounted in the pool. */
+int husk_pool_create(struct husk_ctx *ctx, struct husk_function *fn, struct husk_env **out,
+		     struct husk_err *err);
+
+/*
+ * Hand a busy environment back after an invocation: idle again when it is
+ * healthy and its version is still current, else destroyed.
+ */
+void husk_pool_release(struct husk_ctx *ctx, struct husk_env *env, bool healthy);
+
+/*
+ * Retire every environment of function name: idle ones are destroyed now,
+ * busy ones when they are released.
+ */
+void husk_pool_retire(struct husk_ctx *ctx, const char *name);
+
+struct husk_pool_stats {
+	unsigned idle, busy, created, destroyed;
+};
+void husk_pool_stats(struct husk_ctx *ctx, struct husk_pool_stats *st);
+
+#endif

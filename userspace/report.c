@@ -1,0 +1,42 @@
+// SPDX-License-Identifier: GPL-2.0
+#include <json-c/json.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "report.h"
+
+void husk_report_format(const struct husk_report *rep, char *buf, size_t len)
+{
+	int n;
+
+	n = snprintf(buf, len,
+		     "REPORT RequestId: %s\tDuration: %.2f ms\tBilled Duration: %llu ms\t"
+		     "Memory Size: %u MB\tMax Memory Used: %llu MB",
+		     rep->request_id, rep->duration_ms, (unsigned long long)rep->billed_ms,
+		     rep->memory_mb,
+		     (unsigned long long)((rep->max_memory_bytes + (1 << 20) - 1) >> 20));
+	if (n > 0 && (size_t)n < len && rep->cold)
+		n += snprintf(buf + n, len - n, "\tInit Duration: %.2f ms", rep->init_ms);
+	if (n > 0 && (size_t)n < len)
+		snprintf(buf + n, len - n, "\tFreeze Duration: %.0f us", rep->freeze_us);
+}
+
+char *husk_error_json(const char *msg, const char *type, size_t *len)
+{
+	json_object *o = json_object_new_object();
+	const char *s;
+	char *out = NULL;
+
+	if (!o)
+		return NULL;
+	json_object_object_add(o, "errorMessage", json_object_new_string(msg));
+	json_object_object_add(o, "errorType", json_object_new_string(type));
+	s = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
+	if (s) {
+		out = strdup(s);
+		*len = strlen(s);
+	}
+	json_object_put(o);
+	return out;
+}
