@@ -87,9 +87,9 @@ static int loopback_up(void)
 
 /*
  * Make the environment usable from inside. In a jail huskd has built the
- * root, /proc, /dev and /tmp before the exec, so only what needs the new
- * network namespace from within is left; a microVM guest has to mount its
- * file systems here first.
+ * root, /proc and /dev before the exec (the function's /var/task and /tmp
+ * come with SPAWN), so only what needs the new network namespace from
+ * within is left; a microVM guest has to mount its file systems here first.
  */
 static int prepare_environment(void)
 {
@@ -188,9 +188,25 @@ static int init_open(struct husk_init *h)
 	return err;
 }
 
-static int on_spawn(struct husk_init *h, char *payload, size_t len)
+/* Setting up the function's filesystem failed: the invocation cannot run. */
+static int spawn_failed(struct husk_init *h, const char *why)
+{
+	static const char type[] = "Runtime.Unknown";
+	char body[512];
+	int n;
+
+	pr_init_err("%s", why);
+	n = snprintf(body, sizeof(body), "{\"errorMessage\":\"%s\",\"errorType\":\"%s\"}", why,
+		     type);
+	return husk_send_result(h->channel.fd, HUSK_MSG_INIT_ERROR, "", 0, type, strlen(type), body,
+				(size_t)n);
+}
+
+static int on_spawn(struct husk_init *h, char *payload, size_t len, int code_fd)
 {
 	struct husk_launch_error fail;
+	struct husk_cursor c = {.p = payload, .left = len};
+	struct husk_spawn sp;
 	char body[512], msg[256];
 	const char *type;
 	int err, n;
@@ -201,6 +217,14 @@ static int on_spawn(struct husk_init *h, char *payload, size_t len)
 	}
 	h->spawned = true;
 	husk_api_spawned(&h->api, husk_now_ns());
+	if (husk_cursor_take(&c, &sp, sizeof(sp)) ||
+	    !(sp.flags & HUSK_SPAWN_CODE_FD) != (code_fd < 0)) {
+		pr_init_err("protocol error: malformed SPAWN (%u bytes)", (unsigned int)len);
+		return -EPROTO;
+	}
+	err = husk_mount_function(code_fd, sp.tmp_mb, msg, sizeof(msg));
+	if (err)
+		return spawn_failed(h, msg);
 	err = husk_runtime_launch(payload, len, &h->runtime, &fail);
 	if (!err)
 		return 0;
@@ -236,18 +260,25 @@ static int on_channel(struct husk_init *h)
 {
 	struct husk_frame_hdr hdr;
 	char *payload;
-	int err;
+	int err, fd;
 
-	err = husk_frame_recv(h->channel.fd, &hdr, &payload);
+	err = husk_frame_recv_fd(h->channel.fd, &hdr, &payload, &fd);
 	if (err == -EPIPE)
 		return HUSK_STOP;
 	if (err) {
 		pr_init_err("reading a frame from huskd: %s", strerror(-err));
 		return err;
 	}
+	/* Only SPAWN carries a descriptor; anything else is dropped. */
+	if (fd >= 0 && hdr.type != HUSK_MSG_SPAWN) {
+		close(fd);
+		fd = -1;
+	}
 	switch (hdr.type) {
 	case HUSK_MSG_SPAWN:
-		err = on_spawn(h, payload, hdr.len);
+		err = on_spawn(h, payload, hdr.len, fd);
+		if (fd >= 0)
+			close(fd);
 		free(payload);
 		return err;
 	case HUSK_MSG_INVOKE:

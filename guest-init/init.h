@@ -135,6 +135,12 @@ struct husk_launch_error {
  * set when a child was forked and still has to be reaped).
  */
 int husk_runtime_launch(const char *spawn, size_t len, pid_t *pid, struct husk_launch_error *fail);
+
+/*
+ * Attach the code (a detached mount from huskd, or -1) at /var/task and
+ * mount a tmpfs of tmp_mb MiB (0: none) at /tmp. On failure why says what.
+ */
+int husk_mount_function(int code_fd, uint32_t tmp_mb, char *why, size_t len);
 /* Lambda's error type and JSON body for INIT_ERROR, and a log line. */
 const char *husk_launch_error_type(const struct husk_launch_error *fail);
 int husk_launch_error_json(const struct husk_launch_error *fail, char *buf, size_t size);

@@ -62,7 +62,16 @@ struct husk_frame_hdr {
  * instructions (the runtime's seccomp filter, installed after no_new_privs;
  * 0 means none), then env_len bytes of "KEY=VALUE\0" strings: the runtime's
  * whole environment.
+ *
+ * An environment is made before it is known which function it will serve
+ * (huskd keeps a few ready), so the function's own filesystem comes with
+ * SPAWN: with HUSK_SPAWN_CODE_FD the frame carries one descriptor
+ * (SCM_RIGHTS): a detached, read-only mount of the code (open_tree) that
+ * husk-init attaches at /var/task; with tmp_mb it mounts a tmpfs of that
+ * many MiB at /tmp. Both happen before the runtime starts.
  */
+#define HUSK_SPAWN_CODE_FD 0x1
+
 struct husk_spawn {
 	uint32_t uid;
 	uint32_t gid;
@@ -70,6 +79,8 @@ struct husk_spawn {
 	uint32_t nproc;	 /* RLIMIT_NPROC, soft and hard; 0 leaves it */
 	uint32_t filter_len;
 	uint32_t env_len;
+	uint32_t tmp_mb; /* size of /tmp; 0: leave /tmp as it is */
+	uint32_t flags;	 /* HUSK_SPAWN_* */
 };
 
 /*
@@ -115,13 +126,23 @@ struct husk_exit {
  */
 int husk_frame_send(int fd, uint32_t type, const struct iovec *iov, int iovcnt);
 
+/* The same, passing pass_fd (SCM_RIGHTS) with the frame's first byte. */
+int husk_frame_send_fd(int fd, uint32_t type, const struct iovec *iov, int iovcnt, int pass_fd);
+
 /*
  * Read one whole frame. On success *payload is a malloc'd buffer of hdr->len
  * bytes (plus a NUL byte, not counted) that the caller frees. Returns 0,
  * -EPIPE on a clean end of stream, -EMSGSIZE for a frame over
- * HUSK_FRAME_MAX, or another negative errno.
+ * HUSK_FRAME_MAX, or another negative errno. A descriptor passed with the
+ * frame is closed.
  */
 int husk_frame_recv(int fd, struct husk_frame_hdr *hdr, char **payload);
+
+/*
+ * The same, keeping a descriptor passed with the frame in *passed_fd
+ * (close-on-exec; -1 when none came). Extra descriptors are closed.
+ */
+int husk_frame_recv_fd(int fd, struct husk_frame_hdr *hdr, char **payload, int *passed_fd);
 
 /*
  * A cursor over a received payload, for taking fixed structs and

@@ -107,8 +107,14 @@ with zipfile.ZipFile(out, "w") as z:
         with z.open(zi, "w", force_zip64=True) as f:
             for _ in range(300):
                 f.write(chunk)
-    elif kind == "ok":
-        pass
+    elif kind == "inner":
+        # Subdirectories and links that stay inside: a valid package.
+        add(z, "lib/", b"", 0o40755)
+        add(z, "lib/real.txt", b"inside\n", 0o100644)
+        add(z, "lib/link", b"real.txt", 0o120777)
+        add(z, "top", b"lib/real.txt", 0o120777)
+        # As npm lays out node_modules/.bin: up one level, still inside.
+        add(z, "lib/up", b"../bootstrap", 0o120777)
     else:
         sys.exit("unknown kind " + kind)
 PY
@@ -209,7 +215,8 @@ PY
 	mkzip "$zip" dotdot
 	reject_create bad-dotdot 400 InvalidParameterValueException '\.\./escaped|\.\.' \
 		"$(create_body_zip bad-dotdot "$zip")"
-	[ ! -e "$HUSK_RUN/escaped" ] && [ ! -e "$HUSK_RUN/code/escaped" ]
+	[ ! -e "$HUSK_RUN/escaped" ]
+	[ ! -e "$HUSK_RUN/code/escaped" ]
 	mkzip "$zip" dotdot-deep
 	reject_create bad-dotdot 400 InvalidParameterValueException '\.\.' \
 		"$(create_body_zip bad-dotdot "$zip")"
@@ -232,6 +239,16 @@ PY
 	mkzip "$zip" symlink-abs
 	reject_create bad-link 400 InvalidParameterValueException 'link|shadow' \
 		"$(create_body_zip bad-link "$zip")"
+}
+
+@test "a package whose links stay inside is accepted (the checks above are not blanket refusals)" {
+	zip=$BATS_TEST_TMPDIR/inner.zip
+	mkzip "$zip" inner
+	husk_create bad-inner "$zip"
+	echo "$HTTP_STATUS ${HTTP_BODY:0:300}"
+	[ "$HTTP_STATUS" = 201 ]
+	husk_delete bad-inner
+	[ "$HTTP_STATUS" = 204 ]
 }
 
 @test "a zip bomb (300 MB of zeros) is refused past 250 MB" {

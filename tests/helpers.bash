@@ -48,6 +48,16 @@ husk_scratch()
 	echo "${BATS_TEST_TMPDIR:-$BATS_FILE_TMPDIR}"
 }
 
+# refute COMMAND...: COMMAND must fail. (A bare "! COMMAND" does not fail a
+# bats test: errexit ignores negated commands.)
+refute()
+{
+	if "$@"; then
+		echo "expected to fail: $*" >&2
+		return 1
+	fi
+}
+
 # ---------------------------------------------------------------- huskd
 
 # husk_instance NAME: choose the directories, socket, port and cgroup parent
@@ -56,8 +66,9 @@ husk_instance()
 {
 	local name=$1
 
-	HUSK_TMP=$(mktemp -d "${TMPDIR:-/tmp}/husk-$name.XXXXXX")
-	# The jail's user namespace root must be able to walk to the code.
+	# Under /tmp, not $TMPDIR: every directory above the code must be
+	# searchable by the uids of the jails' user namespaces.
+	HUSK_TMP=$(mktemp -d "/tmp/husk-$name.XXXXXX")
 	chmod 755 "$HUSK_TMP"
 	HUSK_STATE=$HUSK_TMP/state
 	HUSK_RUN=$HUSK_TMP/run
@@ -75,7 +86,7 @@ husk_alive()
 	local pid=$1 state
 
 	[ -r "/proc/$pid/stat" ] || return 1
-	state=$(sed 's/.*) //' "/proc/$pid/stat" | cut -d' ' -f1)
+	state=$(sed 's/.*) //' "/proc/$pid/stat" 2>/dev/null | cut -d' ' -f1)
 	[ "$state" != Z ] && [ "$state" != X ]
 }
 
@@ -131,15 +142,16 @@ husk_daemon_stop()
 		if ! husk_wait_for 30 eval '! husk_alive '"$pid"; then
 			echo "huskd $pid ignored SIG$sig for 30 s; killing it" >&2
 			kill -KILL "$pid"
-			husk_wait_for 10 eval '! husk_alive '"$pid"
-			wait "$pid" 2>/dev/null
+			husk_wait_for 10 eval '! husk_alive '"$pid" || true
+			wait "$pid" 2>/dev/null || true
 			rm -f "$HUSK_PIDFILE"
 			return 1
 		fi
 	fi
-	wait "$pid" 2>/dev/null
-	HUSKD_STATUS=$?
-	[ "$HUSKD_STATUS" = 127 ] && HUSKD_STATUS=
+	HUSKD_STATUS=0
+	wait "$pid" 2>/dev/null || HUSKD_STATUS=$?
+	# 127: not our child (started by an earlier test); its status is lost.
+	[ "$HUSKD_STATUS" != 127 ] || HUSKD_STATUS=
 	rm -f "$HUSK_PIDFILE"
 	return 0
 }
@@ -267,19 +279,66 @@ husk_env_ctrl_dir()
 	return 0
 }
 
-# Processes in the cgroup parent (any hierarchy): "pid comm cgroup-line".
+# Live processes in the cgroup parent (any hierarchy): "pid comm cgroup-line".
 husk_procs_in_parent()
 {
-	local f pid line
-
-	for f in /proc/[0-9]*/cgroup; do
-		pid=${f#/proc/}
-		pid=${pid%/cgroup}
-		line=$(grep -E "/$HUSK_CGPARENT(/|\$)" "$f" 2>/dev/null | head -n 1) || continue
-		[ -n "$line" ] || continue
-		echo "$pid $(cat "/proc/$pid/comm" 2>/dev/null) $line"
-	done
+	grep -sE -m 1 "/$HUSK_CGPARENT(/|\$)" /proc/[0-9]*/cgroup |
+		awk '{
+			pid = $0; sub(/^\/proc\//, "", pid); sub(/\/.*/, "", pid)
+			line = $0; sub(/^[^:]*:/, "", line)
+			comm = "?"; getline comm <("/proc/" pid "/comm")
+			# A zombie is dead already; its (new) parent reaps it.
+			state = ""
+			while ((getline l <("/proc/" pid "/status")) > 0)
+				if (l ~ /^State:/) { state = l; break }
+			if (state !~ /^State:[ \t]*[ZX]/)
+				print pid, comm, line
+		}'
 	return 0
+}
+
+# husk_env_of_ns NS: the environment group (env-N) whose processes live in
+# pid namespace NS ("pid:[...]", as readlink /proc/self/ns/pid says inside).
+# huskd keeps spare environments, so a group's appearance does not tell
+# which function it serves; its pid namespace does.
+husk_env_of_ns()
+{
+	local ns=$1 pid comm line
+
+	while read -r pid comm line; do
+		[ "$(readlink "/proc/$pid/ns/pid" 2>/dev/null)" = "$ns" ] || continue
+		echo "${line##*/}"
+		return 0
+	done < <(husk_procs_in_parent)
+	echo "no environment has pid namespace $ns" >&2
+	return 1
+}
+
+# husk_env_of_cmd CMDLINE: the environment group of a process whose
+# command line (arguments joined by spaces) is CMDLINE.
+husk_env_of_cmd()
+{
+	local pid comm line
+
+	while read -r pid comm line; do
+		[ "$(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null)" = "$1 " ] || continue
+		echo "${line##*/}"
+		return 0
+	done < <(husk_procs_in_parent)
+	return 1
+}
+
+# husk_env_inodes ENV...: "dir inode" of each group directory, to tell a
+# directory that survived from one that was made again under the same name.
+husk_env_inodes()
+{
+	local e d
+
+	for e in "$@"; do
+		for d in $(husk_env_dirs "$e"); do
+			echo "$d $(stat -c %i "$d")"
+		done
+	done
 }
 
 # ---------------------------------------------------------------- leftovers
@@ -290,9 +349,9 @@ husk_procs_in_parent()
 # is then removed, so that one failure does not spill into the next file.
 husk_check_leftovers()
 {
-	local procs dirs mounts pid rc=0
+	local procs dirs mounts pid d rc=0
 
-	pid=$(cat "$HUSK_PIDFILE" 2>/dev/null)
+	pid=$(cat "$HUSK_PIDFILE" 2>/dev/null) || pid=
 	if [ -n "$pid" ] && husk_alive "$pid"; then
 		echo "leftover: huskd $pid still runs" >&2
 		rc=1
@@ -302,13 +361,14 @@ husk_check_leftovers()
 		printf 'leftover process: %s\n' "$procs" >&2
 		rc=1
 	fi
-	dirs=$(find /sys/fs/cgroup -mindepth 1 -type d -name "$HUSK_CGPARENT" 2>/dev/null)
+	dirs=$(find /sys/fs/cgroup -mindepth 1 -type d -name "$HUSK_CGPARENT" 2>/dev/null || true)
 	if [ -n "$dirs" ]; then
-		printf 'leftover cgroup: %s\n' $dirs >&2
-		find $dirs -mindepth 1 -type d 2>/dev/null | sed 's/^/leftover cgroup: /' >&2
+		while read -r d; do
+			find "$d" -type d 2>/dev/null | sed 's/^/leftover cgroup: /' >&2
+		done <<<"$dirs"
 		rc=1
 	fi
-	mounts=$(grep -F "$HUSK_TMP" /proc/self/mountinfo)
+	mounts=$(grep -F "$HUSK_TMP" /proc/self/mountinfo || true)
 	if [ -n "$mounts" ]; then
 		printf 'leftover mount: %s\n' "$mounts" >&2
 		rc=1
@@ -321,24 +381,21 @@ husk_check_leftovers()
 # then its cgroup directories, deepest first.
 husk_force_cleanup()
 {
-	local procs=$1 dirs=$2 pid d f
+	local procs=$1 dirs=$2 pid d
 
 	# Frozen tasks do not die: thaw every group first (v1 and v2).
-	for d in $dirs; do
-		for f in $(find "$d" -name freezer.state -o -name cgroup.freeze 2>/dev/null); do
-			case $f in
-			*freezer.state) echo THAWED >"$f" ;;
-			*) echo 0 >"$f" ;;
-			esac
-		done 2>/dev/null
-	done
-	for pid in $(echo "$procs" | awk '{ print $1 }'); do
+	while read -r d; do
+		[ -n "$d" ] || continue
+		find "$d" -name freezer.state -exec sh -c 'echo THAWED >"$1"' _ {} \; 2>/dev/null
+		find "$d" -name cgroup.freeze -exec sh -c 'echo 0 >"$1"' _ {} \; 2>/dev/null
+	done <<<"$dirs"
+	for pid in $(awk '{ print $1 }' <<<"$procs"); do
 		kill -KILL "$pid" 2>/dev/null
 	done
-	husk_wait_for 10 eval '[ -z "$(husk_procs_in_parent)" ]'
-	for d in $dirs; do
-		find "$d" -depth -type d -exec rmdir {} \; 2>/dev/null
-	done
+	husk_wait_for 10 eval '[ -z "$(husk_procs_in_parent)" ]' || true
+	while read -r d; do
+		[ -n "$d" ] && find "$d" -depth -type d -exec rmdir {} \; 2>/dev/null
+	done <<<"$dirs"
 	return 0
 }
 
@@ -395,22 +452,23 @@ husk_api()
 	shift 2
 	[ $# -gt 0 ] && shift
 	args=(-sS -X "$method" -o "$dir/http.body" -D "$dir/http.headers" -w '%{http_code}'
-		--max-time 120 --unix-socket "$HUSK_SOCK")
+		--max-time 60 --unix-socket "$HUSK_SOCK")
 	if [ -n "$data" ]; then
 		args+=(-H 'Content-Type: application/json' --data-binary "$data")
 	fi
+	rm -f "$dir/http.body" "$dir/http.headers"
 	HTTP_STATUS=$(curl "${args[@]}" "$@" "http://localhost$path") || {
 		echo "curl $method $path failed (HTTP '$HTTP_STATUS')" >&2
 		return 1
 	}
-	HTTP_BODY=$(cat "$dir/http.body")
+	HTTP_BODY=$(cat "$dir/http.body" 2>/dev/null || true)
 }
 
 # husk_header NAME: a header of the last husk_api answer ("" when absent).
 husk_header()
 {
 	tr -d '\r' <"$(husk_scratch)/http.headers" |
-		awk -v h="$(echo "$1" | tr 'A-Z' 'a-z')" '
+		awk -v h="$(echo "$1" | tr '[:upper:]' '[:lower:]')" '
 			{ k = tolower(substr($0, 1, index($0, ":") - 1)) }
 			k == h { v = substr($0, index($0, ":") + 1); sub(/^ +/, "", v) }
 			END { print v }'

@@ -44,7 +44,7 @@ start_long_invocation()
 		"http://localhost$HUSK_API/sleeper/invocations" >"$BATS_TEST_TMPDIR/long.status" \
 		2>"$BATS_TEST_TMPDIR/long.err" &
 	SLEEP_CURL=$!
-	husk_wait_for 15 eval 'husk_procs_in_parent | grep -qw sleep'
+	husk_wait_for 15 husk_env_of_cmd "sleep 60"
 }
 
 @test "SIGTERM with an invocation in flight and idle environments: exit 0, nothing left" {
@@ -56,8 +56,10 @@ start_long_invocation()
 	[ "$HTTP_STATUS" = 200 ]
 	probe 'echo idle and running' probe
 	start_long_invocation
-	husk_procs_in_parent
-	[ "$(husk_envs | wc -l)" = 3 ]
+	procs=$(husk_procs_in_parent)
+	echo "$procs"
+	# Three runtimes (marker, probe, sleeper) at least, besides any spares.
+	[ "$(grep -cw bootstrap <<<"$procs")" -ge 3 ]
 
 	start=$(date +%s)
 	husk_daemon_stop TERM
@@ -71,7 +73,7 @@ start_long_invocation()
 	grep -q 'shutting down' "$HUSK_LOG"
 	husk_check_leftovers
 	# No mount of the jails anywhere: they lived in the environments' namespaces.
-	! grep -qF "$HUSK_RUN" /proc/self/mountinfo
+	refute grep -qF "$HUSK_RUN" /proc/self/mountinfo
 	# Nothing of the environments' roots or sockets is left in the run directory.
 	[ -z "$(find "$HUSK_RUN/root" -mindepth 1 2>/dev/null)" ]
 }
@@ -92,7 +94,7 @@ start_long_invocation()
 	start_long_invocation
 	envs=$(husk_envs)
 	echo "environments: $envs"
-	[ "$(wc -l <<<"$envs")" = 2 ]
+	old_dirs=$(husk_env_inodes $envs)
 	old_procs=$(husk_procs_in_parent)
 	echo "processes: $old_procs"
 	busy=$(grep -w sleep <<<"$old_procs" | awk '{ print $3 }' | grep -o 'env-[0-9]*' | head -n 1)
@@ -106,20 +108,19 @@ start_long_invocation()
 	# with it every process of its pid namespace.
 	husk_wait_for 10 eval '! husk_procs_in_parent | grep -qE "/$busy\$"'
 	for p in $busy_pids; do
-		! husk_alive "$p"
+		refute husk_alive "$p"
 	done
 
-	# The new huskd removes what is left (the frozen idle one) before it serves.
+	# The new huskd removes what is left (the frozen idle one, the spares)
+	# before it serves; it may make new spares, under the same names.
 	husk_daemon_start
-	remaining=$(husk_procs_in_parent)
-	echo "after restart: processes '$remaining', groups '$(husk_envs)'"
-	[ -z "$remaining" ]
-	for e in $envs; do
-		[ -z "$(husk_env_dirs "$e")" ]
-	done
+	echo "after restart: processes $(husk_procs_in_parent), groups $(husk_envs)"
 	for p in $(awk '{ print $1 }' <<<"$old_procs"); do
-		! husk_alive "$p"
+		refute husk_alive "$p"
 	done
+	still=$(comm -12 <(sort <<<"$old_dirs") <(husk_env_inodes $(husk_envs) | sort))
+	echo "groups of the old huskd still there: '$still'"
+	[ -z "$still" ]
 	# And serves the same functions from fresh environments.
 	husk_invoke marker '{}'
 	[ "$(jq -r .count <<<"$HTTP_BODY")" = 1 ]
@@ -135,11 +136,53 @@ start_long_invocation()
 	probe 'setsid sleep 600 </dev/null >/dev/null 2>&1 & echo started'
 	probe 'echo again'
 	[ -n "$(husk_procs_in_parent)" ]
+	old_dirs=$(husk_env_inodes $(husk_envs))
 	husk_daemon_stop KILL
 	# Unfrozen, husk-init notices the closed channel and everything exits.
 	husk_wait_for 10 eval '[ -z "$(husk_procs_in_parent)" ]'
 	husk_daemon_start
-	[ -z "$(husk_envs)" ]
+	still=$(comm -12 <(sort <<<"$old_dirs") <(husk_env_inodes $(husk_envs) | sort))
+	echo "groups of the old huskd still there: '$still'"
+	[ -z "$still" ]
 	probe 'echo served'
 	[ "$PROBE_OUT" = served ]
+}
+
+@test "huskd refuses bad options with a one-line reason" {
+	for opt in "--cgroup-parent a/b" "--pids-max 1" "--listen 127.0.0.1:99999" \
+		"--idle-timeout -1" "--no-such-option"; do
+		# shellcheck disable=SC2086
+		run "$HUSK_BUILD/huskd" $opt
+		echo "huskd $opt: $status: $output"
+		[ "$status" = 2 ]
+		[ "$(wc -l <<<"$output")" -le 2 ]
+		[[ "$output" == *huskd* ]]
+		[[ "$output" == *"${opt%% *}"* ]]
+	done
+	run "$HUSK_BUILD/huskd" --help
+	[ "$status" = 0 ]
+	[[ "$output" == *--cgroup-parent* ]]
+}
+
+@test "a second huskd on the same state directory does not take over the running one" {
+	husk_daemon_start
+	husk_create_ok probe probe
+	probe 'echo first'
+	envs=$(husk_env_inodes $(husk_envs))
+	[ -n "$envs" ]
+	first_pid=$HUSKD_PID
+	# Same state, run directory and cgroup parent; its own socket and port.
+	run timeout 20 "$HUSK_BUILD/huskd" --state-dir "$HUSK_STATE" --run-dir "$HUSK_RUN" \
+		--socket "$HUSK_TMP/second.sock" --listen "127.0.0.1:$(husk_free_port)" \
+		--cgroup-parent "$HUSK_CGPARENT" </dev/null 3>&-
+	echo "second huskd: $status: $output"
+	[ "$status" != 0 ]
+	[ "$status" != 124 ]
+	# The first one and its environment are untouched.
+	husk_alive "$first_pid"
+	# Every group of the first one is still there (spares may have been added).
+	[ -z "$(comm -23 <(sort <<<"$envs") <(husk_env_inodes $(husk_envs) | sort))" ]
+	probe 'echo still first'
+	[ "$PROBE_OUT" = "still first" ]
+	refute husk_report_is_cold
 }

@@ -62,19 +62,18 @@ struct route {
 };
 
 static const struct route routes[] = {
-	{ PATH_FUNCTIONS, "POST", "CreateFunction", HUSK_API_BODY_MAX, husk_api_create_function },
-	{ PATH_FUNCTIONS, "GET", "ListFunctions", HUSK_API_BODY_MAX, husk_api_list_functions },
-	{ PATH_FUNCTION, "GET", "GetFunction", HUSK_API_BODY_MAX, husk_api_get_function },
-	{ PATH_FUNCTION, "DELETE", "DeleteFunction", HUSK_API_BODY_MAX, husk_api_delete_function },
-	{ PATH_CONFIGURATION, "GET", "GetFunctionConfiguration", HUSK_API_BODY_MAX,
-	  husk_api_get_function_configuration },
-	{ PATH_CONFIGURATION, "PUT", "UpdateFunctionConfiguration", HUSK_API_BODY_MAX,
-	  husk_api_update_function_configuration },
-	{ PATH_CODE, "PUT", "UpdateFunctionCode", HUSK_API_BODY_MAX,
-	  husk_api_update_function_code },
-	{ PATH_CODE_PACKAGE, "GET", "GetFunctionCodePackage", HUSK_API_BODY_MAX,
-	  husk_api_get_code_package },
-	{ PATH_INVOCATIONS, "POST", "InvokeFunction", HUSK_PAYLOAD_MAX, husk_api_invoke },
+    {PATH_FUNCTIONS, "POST", "CreateFunction", HUSK_API_BODY_MAX, husk_api_create_function},
+    {PATH_FUNCTIONS, "GET", "ListFunctions", HUSK_API_BODY_MAX, husk_api_list_functions},
+    {PATH_FUNCTION, "GET", "GetFunction", HUSK_API_BODY_MAX, husk_api_get_function},
+    {PATH_FUNCTION, "DELETE", "DeleteFunction", HUSK_API_BODY_MAX, husk_api_delete_function},
+    {PATH_CONFIGURATION, "GET", "GetFunctionConfiguration", HUSK_API_BODY_MAX,
+     husk_api_get_function_configuration},
+    {PATH_CONFIGURATION, "PUT", "UpdateFunctionConfiguration", HUSK_API_BODY_MAX,
+     husk_api_update_function_configuration},
+    {PATH_CODE, "PUT", "UpdateFunctionCode", HUSK_API_BODY_MAX, husk_api_update_function_code},
+    {PATH_CODE_PACKAGE, "GET", "GetFunctionCodePackage", HUSK_API_BODY_MAX,
+     husk_api_get_code_package},
+    {PATH_INVOCATIONS, "POST", "InvokeFunction", HUSK_PAYLOAD_MAX, husk_api_invoke},
 };
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
@@ -87,7 +86,8 @@ struct api_request {
 	char *body;
 	size_t len, cap, max;
 	bool too_large;
-	bool answered; /* a response was queued before the body arrived */
+	bool no_memory;
+	bool answered;		 /* a response was queued before the body arrived */
 	void (*done)(void *arg); /* the handler's, run by completed() */
 	void *done_arg;
 };
@@ -124,8 +124,7 @@ static enum MHD_Result out_of_memory(struct husk_api_call *call)
 {
 	static const char body[] = "{\"Type\":\"Service\",\"message\":\"huskd is out of memory\"}";
 	struct MHD_Response *resp =
-		MHD_create_response_from_buffer(sizeof(body) - 1, (void *)body,
-						MHD_RESPMEM_PERSISTENT);
+	    MHD_create_response_from_buffer(sizeof(body) - 1, (void *)body, MHD_RESPMEM_PERSISTENT);
 
 	if (resp && MHD_add_response_header(resp, "X-Amzn-ErrorType", HUSK_E_SERVICE) != MHD_YES) {
 		MHD_destroy_response(resp);
@@ -143,9 +142,9 @@ enum MHD_Result husk_api_error(struct husk_api_call *call, const struct husk_err
 	const char *s;
 	size_t len;
 
-	if (obj && !json_object_object_add(obj, "Type",
-					   json_object_new_string(status >= 500 ? "Service" :
-										  "User")) &&
+	if (obj &&
+	    !json_object_object_add(obj, "Type",
+				    json_object_new_string(status >= 500 ? "Service" : "User")) &&
 	    !json_object_object_add(obj, "message", json_object_new_string(err->msg))) {
 		s = json_object_to_json_string_length(obj, JSON_C_TO_STRING_PLAIN, &len);
 		resp = s ? copy_response(s, len) : NULL;
@@ -160,8 +159,7 @@ enum MHD_Result husk_api_error(struct husk_api_call *call, const struct husk_err
 	return husk_api_queue(call, status, resp, "application/json", NULL);
 }
 
-enum MHD_Result husk_api_json(struct husk_api_call *call, unsigned status,
-			      struct json_object *obj)
+enum MHD_Result husk_api_json(struct husk_api_call *call, unsigned status, struct json_object *obj)
 {
 	struct MHD_Response *resp = NULL;
 	const char *s;
@@ -177,8 +175,7 @@ enum MHD_Result husk_api_json(struct husk_api_call *call, unsigned status,
 	return husk_api_queue(call, status, resp, "application/json", NULL);
 }
 
-int husk_api_body_json(struct husk_api_call *call, struct json_object **out,
-		       struct husk_err *err)
+int husk_api_body_json(struct husk_api_call *call, struct json_object **out, struct husk_err *err)
 {
 	return husk_json_parse(call->body, call->body_len, out, err);
 }
@@ -186,7 +183,7 @@ int husk_api_body_json(struct husk_api_call *call, struct json_object **out,
 int husk_api_fn_ref(struct husk_api_call *call, struct husk_fn_ref *ref, struct husk_err *err)
 {
 	const char *qualifier =
-		MHD_lookup_connection_value(call->conn, MHD_GET_ARGUMENT_KIND, "Qualifier");
+	    MHD_lookup_connection_value(call->conn, MHD_GET_ARGUMENT_KIND, "Qualifier");
 	int rc;
 
 	rc = husk_fn_parse_ref(&call->ctx->cfg, call->fn_ref, ref, err);
@@ -215,10 +212,10 @@ static enum api_path parse_path(const char *url, char **fn_ref)
 		const char *suffix;
 		enum api_path path;
 	} subs[] = {
-		{ "configuration", PATH_CONFIGURATION },
-		{ "code", PATH_CODE },
-		{ "code-package", PATH_CODE_PACKAGE },
-		{ "invocations", PATH_INVOCATIONS },
+	    {"configuration", PATH_CONFIGURATION},
+	    {"code", PATH_CODE},
+	    {"code-package", PATH_CODE_PACKAGE},
+	    {"invocations", PATH_INVOCATIONS},
 	};
 	const char *rest, *slash;
 	enum api_path path = PATH_FUNCTION;
@@ -306,7 +303,7 @@ static int body_reserve(struct api_request *req, size_t need)
 static enum MHD_Result begin(struct husk_ctx *ctx, struct MHD_Connection *conn, const char *url,
 			     const char *method, void **con_cls)
 {
-	struct husk_api_call call = { .ctx = ctx, .conn = conn };
+	struct husk_api_call call = {.ctx = ctx, .conn = conn};
 	struct api_request *req = calloc(1, sizeof(*req));
 	const char *cl;
 	unsigned long long announced = 0;
@@ -334,7 +331,7 @@ static enum MHD_Result begin(struct husk_ctx *ctx, struct MHD_Connection *conn, 
 /* A piece of body: keep it, or past the limit stop keeping and answer 413 at the end. */
 static void take_body(struct api_request *req, const char *data, size_t size)
 {
-	if (req->too_large || req->answered)
+	if (req->too_large || req->no_memory || req->answered)
 		return;
 	if (size > req->max - req->len) {
 		req->too_large = true;
@@ -344,8 +341,7 @@ static void take_body(struct api_request *req, const char *data, size_t size)
 		return;
 	}
 	if (req->len + size + 1 > req->cap && body_reserve(req, req->len + size + 1)) {
-		/* Out of memory: answered as a 413 would be, without the body. */
-		req->too_large = true;
+		req->no_memory = true;
 		return;
 	}
 	memcpy(req->body + req->len, data, size);
@@ -356,13 +352,14 @@ static enum MHD_Result dispatch(struct husk_ctx *ctx, struct MHD_Connection *con
 				struct api_request *req, const char *url, const char *method)
 {
 	struct husk_api_call call = {
-		.ctx = ctx,
-		.conn = conn,
-		.fn_ref = req->fn_ref,
-		.body = req->body ? req->body : "",
-		.body_len = req->len,
+	    .ctx = ctx,
+	    .conn = conn,
+	    .fn_ref = req->fn_ref,
+	    .body = req->body ? req->body : "",
+	    .body_len = req->len,
 	};
 	enum MHD_Result ret;
+	struct husk_err err;
 
 	if (req->answered)
 		return MHD_YES;
@@ -372,6 +369,11 @@ static enum MHD_Result dispatch(struct husk_ctx *ctx, struct MHD_Connection *con
 		return unknown_operation(&call, req, method, url);
 	if (req->too_large)
 		return too_large(&call, req);
+	if (req->no_memory) {
+		husk_err_set(&err, 500, HUSK_E_SERVICE,
+			     "out of memory while reading the request body");
+		return husk_api_error(&call, &err);
+	}
 	ret = req->route->handler(&call);
 	req->done = call.done;
 	req->done_arg = call.done_arg;
@@ -428,11 +430,10 @@ static struct MHD_Daemon *start_daemon(struct husk_ctx *ctx, int listen_fd)
 			 MHD_USE_POLL | MHD_USE_ERROR_LOG;
 
 	/* The logger first, so that it gets the messages about the options too. */
-	return MHD_start_daemon(flags, 0, NULL, NULL, handle, ctx, MHD_OPTION_EXTERNAL_LOGGER,
-				mhd_log, NULL, MHD_OPTION_LISTEN_SOCKET, listen_fd,
-				MHD_OPTION_NOTIFY_COMPLETED, completed, ctx,
-				MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)API_IDLE_TIMEOUT_S,
-				MHD_OPTION_END);
+	return MHD_start_daemon(
+	    flags, 0, NULL, NULL, handle, ctx, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
+	    MHD_OPTION_LISTEN_SOCKET, listen_fd, MHD_OPTION_NOTIFY_COMPLETED, completed, ctx,
+	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)API_IDLE_TIMEOUT_S, MHD_OPTION_END);
 }
 
 static int __attribute__((format(printf, 4, 5)))
@@ -457,9 +458,9 @@ static int remove_stale_socket(const struct sockaddr_un *sa, char *err, size_t e
 	int fd = -1, rc;
 
 	if (lstat(path, &st))
-		return errno == ENOENT ? 0 :
-					 fail(-errno, err, errlen, "cannot stat %s: %s", path,
-					      strerror(errno));
+		return errno == ENOENT
+			   ? 0
+			   : fail(-errno, err, errlen, "cannot stat %s: %s", path, strerror(errno));
 	if (!S_ISSOCK(st.st_mode))
 		return fail(-EEXIST, err, errlen, "%s exists and is not a socket", path);
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -477,7 +478,7 @@ static int remove_stale_socket(const struct sockaddr_un *sa, char *err, size_t e
 
 static int unix_listener(const char *path, int *out, char *err, size_t errlen)
 {
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
 	int fd = -1, rc;
 
 	if (strlen(path) >= sizeof(sa.sun_path))
@@ -525,10 +526,14 @@ static int tcp_bind(const struct addrinfo *ai, int *out)
 	return 0;
 }
 
+/*
+ * Bound here rather than by libmicrohttpd (MHD_OPTION_SOCK_ADDR) so that a
+ * failure can say which address failed and why.
+ */
 static int tcp_listener(const char *host, int port, int *out, char *err, size_t errlen)
 {
-	struct addrinfo hints = { .ai_socktype = SOCK_STREAM,
-				  .ai_flags = AI_PASSIVE | AI_NUMERICSERV };
+	struct addrinfo hints = {.ai_socktype = SOCK_STREAM,
+				 .ai_flags = AI_PASSIVE | AI_NUMERICSERV};
 	struct addrinfo *res, *ai;
 	char service[16];
 	int rc;
@@ -553,8 +558,8 @@ static int tcp_listener(const char *host, int port, int *out, char *err, size_t 
  * given when it fails to start; huskd exits on this error, so the socket
  * is left to the exit rather than risk closing it twice.
  */
-static int serve(struct husk_ctx *ctx, int fd, const char *what, struct MHD_Daemon **out,
-		 char *err, size_t errlen)
+static int serve(struct husk_ctx *ctx, int fd, const char *what, struct MHD_Daemon **out, char *err,
+		 size_t errlen)
 {
 	*out = start_daemon(ctx, fd);
 	if (!*out)

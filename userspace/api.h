@@ -61,12 +61,10 @@ enum MHD_Result husk_api_queue(struct husk_api_call *call, unsigned status,
 enum MHD_Result husk_api_error(struct husk_api_call *call, const struct husk_err *err);
 
 /* obj, serialized, with status; the reference to obj is dropped. NULL answers 500. */
-enum MHD_Result husk_api_json(struct husk_api_call *call, unsigned status,
-			      struct json_object *obj);
+enum MHD_Result husk_api_json(struct husk_api_call *call, unsigned status, struct json_object *obj);
 
 /* The body as a JSON document (NULL for JSON null). */
-int husk_api_body_json(struct husk_api_call *call, struct json_object **out,
-		       struct husk_err *err);
+int husk_api_body_json(struct husk_api_call *call, struct json_object **out, struct husk_err *err);
 
 /* The {name} of the path and ?Qualifier=, checked: only $LATEST exists. */
 int husk_api_fn_ref(struct husk_api_call *call, struct husk_fn_ref *ref, struct husk_err *err);

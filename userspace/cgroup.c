@@ -92,6 +92,7 @@ struct husk_cg {
 	int current_fd;
 	int oom_fd;
 	int pids_fd;
+	uint64_t memory_limit; /* what memory.limit_in_bytes / memory.max holds */
 };
 
 /* ---- small helpers ---- */
@@ -1257,8 +1258,59 @@ int husk_cg_create(struct husk_cgroups *cgs, const char *name, const struct husk
 		husk_cg_destroy(cg);
 		return ret;
 	}
+	cg->memory_limit = limits ? limits->memory_bytes : 0;
 	*out = cg;
 	return 0;
+}
+
+/* Write one limit of the group's hierarchy for role; 0 where no hierarchy carries it. */
+static int write_limit(struct husk_cg *cg, enum cg_role role, const char *file, uint64_t val)
+{
+	int h = cg->cgs->role[role];
+	char path[PATH_MAX + 64], buf[32];
+
+	if (h < 0)
+		return 0;
+	snprintf(path, sizeof(path), "%s/%s", cg->dir[h], file);
+	snprintf(buf, sizeof(buf), "%llu", (unsigned long long)val);
+	return write_file(path, buf);
+}
+
+/*
+ * Direct writes, not libcgroup: this runs when a pre-made environment is
+ * given to a function, on the cold-start path, where libcgroup's re-reading
+ * of the mount table for every value would cost more than the writes.
+ */
+int husk_cg_set_limits(struct husk_cg *cg, uint64_t memory_bytes, uint32_t cpu_weight)
+{
+	const struct husk_cgroups *cgs = cg->cgs;
+	bool v2_mem = cgs->role[ROLE_MEMORY] >= 0 && cgs->hier[cgs->role[ROLE_MEMORY]].v2;
+	bool v2_cpu = cgs->role[ROLE_CPU] >= 0 && cgs->hier[cgs->role[ROLE_CPU]].v2;
+	bool raise = memory_bytes > cg->memory_limit;
+	int ret = 0;
+
+	if (v2_mem) {
+		ret = write_limit(cg, ROLE_MEMORY, "memory.max", memory_bytes);
+	} else {
+		/* memsw may never be below the memory limit: order by direction. */
+		if (raise && cgs->memsw)
+			ret = write_limit(cg, ROLE_MEMORY, "memory.memsw.limit_in_bytes",
+					  memory_bytes);
+		ret = ret ?: write_limit(cg, ROLE_MEMORY, "memory.limit_in_bytes", memory_bytes);
+		if (!ret && !raise && cgs->memsw)
+			ret = write_limit(cg, ROLE_MEMORY, "memory.memsw.limit_in_bytes",
+					  memory_bytes);
+	}
+	if (!ret)
+		cg->memory_limit = memory_bytes;
+	if (!ret && cpu_weight)
+		ret = v2_cpu ? write_limit(cg, ROLE_CPU, "cpu.weight",
+					   cpu_weight > 10000 ? 10000 : cpu_weight)
+			     : write_limit(cg, ROLE_CPU, "cpu.shares", cpu_shares(cpu_weight));
+	if (ret)
+		pr_err("cgroup: cannot set the limits of %s: %s", husk_cg_path(cg),
+		       strerror(-ret));
+	return ret;
 }
 
 int husk_cg_v2_fd(const struct husk_cg *cg)
@@ -1360,7 +1412,7 @@ static int wait_v2_frozen(int fd, uint64_t want)
 	}
 }
 
-static int set_frozen(struct husk_cg *cg, bool frozen)
+static int set_frozen(struct husk_cg *cg, bool frozen, bool wait)
 {
 	int f = cg->cgs->role[ROLE_FREEZER], ret;
 	const char *state = frozen ? "FROZEN" : "THAWED";
@@ -1369,10 +1421,10 @@ static int set_frozen(struct husk_cg *cg, bool frozen)
 		return -EOPNOTSUPP;
 	if (cg->cgs->hier[f].v2) {
 		ret = pwrite_str(cg->freeze_fd, frozen ? "1" : "0");
-		ret = ret ?: wait_v2_frozen(cg->events_fd, frozen);
+		ret = ret || !wait ? ret : wait_v2_frozen(cg->events_fd, frozen);
 	} else {
 		ret = pwrite_str(cg->freeze_fd, state);
-		ret = ret ?: wait_v1_state(cg->freeze_fd, state);
+		ret = ret || !wait ? ret : wait_v1_state(cg->freeze_fd, state);
 	}
 	if (ret)
 		pr_err("cgroup: %s %s failed: %s", frozen ? "freezing" : "thawing", cg->dir[f],
@@ -1382,12 +1434,17 @@ static int set_frozen(struct husk_cg *cg, bool frozen)
 
 int husk_cg_freeze(struct husk_cg *cg)
 {
-	return set_frozen(cg, true);
+	return set_frozen(cg, true, true);
+}
+
+int husk_cg_freeze_start(struct husk_cg *cg)
+{
+	return set_frozen(cg, true, false);
 }
 
 int husk_cg_thaw(struct husk_cg *cg)
 {
-	return set_frozen(cg, false);
+	return set_frozen(cg, false, true);
 }
 
 int husk_cg_memory_peak_reset(struct husk_cg *cg)

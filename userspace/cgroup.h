@@ -54,6 +54,12 @@ const char *husk_cgroups_describe(const struct husk_cgroups *cgs);
 int husk_cg_create(struct husk_cgroups *cgs, const char *name,
 		   const struct husk_cg_limits *limits, struct husk_cg **out);
 
+/*
+ * Change the memory limit and CPU weight of a group made earlier (a
+ * pre-made environment given to a function); pids stays as created.
+ */
+int husk_cg_set_limits(struct husk_cg *cg, uint64_t memory_bytes, uint32_t cpu_weight);
+
 /* fd of the v2 directory, for clone3(CLONE_INTO_CGROUP); -1 if none. */
 int husk_cg_v2_fd(const struct husk_cg *cg);
 /* The v2 group's id (its inode number), the key of BPF maps. */
@@ -71,6 +77,13 @@ int husk_cg_attach(struct husk_cg *cg, pid_t pid);
 /* Freeze or thaw every process of the group; returns once it took effect. */
 int husk_cg_freeze(struct husk_cg *cg);
 int husk_cg_thaw(struct husk_cg *cg);
+/*
+ * Ask for a freeze and return at once: the tasks stop at their next return
+ * to user mode. Between invocations nothing waits for the freeze to
+ * complete (a v1 freeze takes a scheduling round trip per task), and a thaw
+ * of a group still freezing is a thaw like any other.
+ */
+int husk_cg_freeze_start(struct husk_cg *cg);
 
 /* Start a new peak-memory window, and read the peak since. */
 int husk_cg_memory_peak_reset(struct husk_cg *cg);

@@ -25,6 +25,7 @@ void husk_config_defaults(struct husk_config *cfg)
 		.idle_timeout_s = 600,
 		.max_lifetime_s = 8 * 3600,
 		.pids_max = 1024,
+		.spares = 2,
 		.cpu = -1,
 		.freeze_idle = true,
 	};
@@ -43,6 +44,7 @@ static const char usage[] =
 	"  --idle-timeout SEC    destroy environments idle this long (default 600)\n"
 	"  --max-lifetime SEC    destroy environments this old (default 28800)\n"
 	"  --pids-max N          pids limit of an environment (default 1024)\n"
+	"  --spares N            environments kept ready for cold starts (default 2)\n"
 	"  --cpu N               pin huskd and environments to CPU N (default: no pinning)\n"
 	"  --no-freeze           keep idle environments running instead of frozen\n"
 	"  --region NAME         region in ARNs and AWS_REGION (default us-east-1)\n"
@@ -60,6 +62,7 @@ enum {
 	OPT_IDLE,
 	OPT_LIFETIME,
 	OPT_PIDS,
+	OPT_SPARES,
 	OPT_CPU,
 	OPT_NO_FREEZE,
 	OPT_REGION,
@@ -76,6 +79,7 @@ static const struct option options[] = {
 	{ "idle-timeout", required_argument, NULL, OPT_IDLE },
 	{ "max-lifetime", required_argument, NULL, OPT_LIFETIME },
 	{ "pids-max", required_argument, NULL, OPT_PIDS },
+	{ "spares", required_argument, NULL, OPT_SPARES },
 	{ "cpu", required_argument, NULL, OPT_CPU },
 	{ "no-freeze", no_argument, NULL, OPT_NO_FREEZE },
 	{ "region", required_argument, NULL, OPT_REGION },
@@ -99,6 +103,18 @@ static int parse_uint(const char *opt, const char *s, unsigned long min, unsigne
 		return -EINVAL;
 	}
 	*out = v;
+	return 0;
+}
+
+/* Environments are built from these paths after chdir and pivot_root. */
+static int absolute_path(const char *opt, const char *s, const char **out)
+{
+	if (s[0] != '/' || strlen(s) > 200) {
+		fprintf(stderr, "huskd: --%s wants an absolute path of at most 200 bytes, got '%s'\n",
+			opt, s);
+		return -EINVAL;
+	}
+	*out = s;
 	return 0;
 }
 
@@ -128,8 +144,8 @@ static int parse_one(struct husk_config *cfg, int opt, char *arg)
 	unsigned v;
 
 	switch (opt) {
-	case OPT_STATE: cfg->state_dir = arg; return 0;
-	case OPT_RUN: cfg->run_dir = arg; return 0;
+	case OPT_STATE: return absolute_path("state-dir", arg, &cfg->state_dir);
+	case OPT_RUN: return absolute_path("run-dir", arg, &cfg->run_dir);
 	case OPT_SOCKET: cfg->socket_path = arg; return 0;
 	case OPT_LISTEN: return parse_listen(cfg, arg);
 	case OPT_INIT: cfg->init_path = arg; return 0;
@@ -144,6 +160,7 @@ static int parse_one(struct husk_config *cfg, int opt, char *arg)
 	case OPT_LIFETIME:
 		return parse_uint("max-lifetime", arg, 1, 30 * 86400, &cfg->max_lifetime_s);
 	case OPT_PIDS: return parse_uint("pids-max", arg, 8, 4194304, &cfg->pids_max);
+	case OPT_SPARES: return parse_uint("spares", arg, 0, 64, &cfg->spares);
 	case OPT_CPU:
 		if (parse_uint("cpu", arg, 0, CPU_SETSIZE - 1, &v))
 			return -EINVAL;

@@ -5,6 +5,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/mount.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -95,13 +96,15 @@ static int build_env(struct husk_ctx *ctx, struct husk_env *env, struct env_bloc
 	return b->err;
 }
 
-static int send_spawn(struct husk_ctx *ctx, struct husk_env *env)
+static int send_spawn(struct husk_ctx *ctx, struct husk_env *env, int code_fd)
 {
 	struct husk_spawn sp = {
 		.uid = HUSK_RUNTIME_UID,
 		.gid = HUSK_RUNTIME_GID,
 		.nofile = 1024,
 		.nproc = 0, /* the pids cgroup limits processes */
+		.tmp_mb = env->fn->ephemeral_mb,
+		.flags = HUSK_SPAWN_CODE_FD,
 	};
 	struct env_block b = { 0 };
 	struct iovec iov[3];
@@ -115,7 +118,7 @@ static int send_spawn(struct husk_ctx *ctx, struct husk_env *env)
 	iov[0] = (struct iovec){ &sp, sizeof(sp) };
 	iov[1] = (struct iovec){ ctx->seccomp->insns, sp.filter_len * sizeof(struct sock_filter) };
 	iov[2] = (struct iovec){ b.buf, b.len };
-	rc = husk_frame_send(env->chan_fd, HUSK_MSG_SPAWN, iov, 3);
+	rc = husk_frame_send_fd(env->chan_fd, HUSK_MSG_SPAWN, iov, 3, code_fd);
 out:
 	free(b.buf);
 	return rc;
@@ -125,8 +128,6 @@ static int start_jail(struct husk_ctx *ctx, struct husk_env *env, int chan_child
 		      struct husk_err *err)
 {
 	struct husk_jail_args ja = {
-		.code_dir = env->fn->code_dir,
-		.tmp_mb = env->fn->ephemeral_mb,
 		.uid_slot = env->uid_slot,
 		.cgroup_fd = husk_cg_v2_fd(env->cg),
 		.chan_fd = chan_child,
@@ -154,13 +155,14 @@ static int start_jail(struct husk_ctx *ctx, struct husk_env *env, int chan_child
 	return rc;
 }
 
-int husk_env_create(struct husk_ctx *ctx, struct husk_function *fn, unsigned uid_slot,
-		    uint64_t id, struct husk_env **out, struct husk_err *err)
+int husk_env_create(struct husk_ctx *ctx, unsigned uid_slot, uint64_t id, struct husk_env **out,
+		    struct husk_err *err)
 {
+	/* The smallest function's limits until husk_env_bind() sets its own. */
 	struct husk_cg_limits lim = {
-		.memory_bytes = (uint64_t)fn->memory_mb << 20,
+		.memory_bytes = (uint64_t)HUSK_MEMORY_MIN << 20,
 		.pids_max = ctx->cfg.pids_max,
-		.cpu_weight = cpu_weight_for(fn->memory_mb),
+		.cpu_weight = cpu_weight_for(HUSK_MEMORY_MIN),
 	};
 	struct husk_env *env;
 	int sv[2] = { -1, -1 }, logp[2] = { -1, -1 };
@@ -173,8 +175,7 @@ int husk_env_create(struct husk_ctx *ctx, struct husk_function *fn, unsigned uid
 	env->uid_slot = uid_slot;
 	env->pid = -1;
 	env->pidfd = env->chan_fd = env->log_fd = env->err_fd = -1;
-	env->state = HUSK_ENV_BUSY;
-	env->fn = husk_fn_get(fn);
+	env->state = HUSK_ENV_SPARE;
 	snprintf(env->name, sizeof(env->name), "env-%llu", (unsigned long long)id);
 	clock_gettime(CLOCK_MONOTONIC, &env->created);
 	env->last_used = env->created;
@@ -201,16 +202,62 @@ int husk_env_create(struct husk_ctx *ctx, struct husk_function *fn, unsigned uid
 	close(logp[1]);
 	if (rc)
 		goto fail;
-	rc = send_spawn(ctx, env);
-	if (rc) {
-		husk_err_set(err, 500, HUSK_E_SERVICE, "cannot start the runtime of %s: %s",
-			     env->name, strerror(-rc));
-		goto fail;
-	}
 	*out = env;
 	return 0;
 fail:
 	husk_env_destroy(ctx, env);
+	return rc;
+}
+
+/*
+ * A detached copy of the function's code tree, read-only, for husk-init to
+ * attach at /var/task (the environment's root is not ours to mount in).
+ */
+static int open_code(const struct husk_function *fn)
+{
+	struct mount_attr attr = {
+		.attr_set = MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV,
+	};
+	int fd, rc;
+
+	fd = syscall(SYS_open_tree, AT_FDCWD, fn->code_dir,
+		     OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE);
+	if (fd < 0)
+		return -errno;
+	if (syscall(SYS_mount_setattr, fd, "", AT_EMPTY_PATH | AT_RECURSIVE, &attr, sizeof(attr))) {
+		rc = -errno;
+		close(fd);
+		return rc;
+	}
+	return fd;
+}
+
+int husk_env_bind(struct husk_ctx *ctx, struct husk_env *env, struct husk_function *fn,
+		  struct husk_err *err)
+{
+	int rc, code_fd;
+
+	env->fn = husk_fn_get(fn);
+	env->state = HUSK_ENV_BUSY;
+	clock_gettime(CLOCK_MONOTONIC, &env->bound);
+	rc = husk_cg_set_limits(env->cg, (uint64_t)fn->memory_mb << 20,
+				cpu_weight_for(fn->memory_mb));
+	if (rc) {
+		husk_err_set(err, 500, HUSK_E_SERVICE, "cannot set the limits of %s: %s",
+			     env->name, strerror(-rc));
+		return rc;
+	}
+	code_fd = open_code(fn);
+	if (code_fd < 0) {
+		husk_err_set(err, 500, HUSK_E_SERVICE, "cannot open the code of %s: %s", fn->name,
+			     strerror(-code_fd));
+		return code_fd;
+	}
+	rc = send_spawn(ctx, env, code_fd);
+	close(code_fd);
+	if (rc)
+		husk_err_set(err, 500, HUSK_E_SERVICE, "cannot start the runtime of %s: %s",
+			     env->name, strerror(-rc));
 	return rc;
 }
 
@@ -235,7 +282,7 @@ int husk_env_freeze(struct husk_ctx *ctx, struct husk_env *env)
 
 	if (!ctx->cfg.freeze_idle || env->frozen)
 		return 0;
-	rc = husk_cg_freeze(env->cg);
+	rc = husk_cg_freeze_start(env->cg);
 	if (!rc)
 		env->frozen = true;
 	return rc;
@@ -278,6 +325,7 @@ void husk_env_destroy(struct husk_ctx *ctx, struct husk_env *env)
 		close(env->log_fd);
 	if (env->err_fd >= 0)
 		close(env->err_fd);
-	husk_fn_put(env->fn);
+	if (env->fn)
+		husk_fn_put(env->fn);
 	free(env);
 }

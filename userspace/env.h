@@ -15,14 +15,15 @@
 #include "function.h"
 #include "husk.h"
 
-enum husk_env_state { HUSK_ENV_BUSY, HUSK_ENV_IDLE };
+/* SPARE: made ahead of demand, serving no function yet. */
+enum husk_env_state { HUSK_ENV_SPARE, HUSK_ENV_BUSY, HUSK_ENV_IDLE };
 
 struct husk_env {
 	struct husk_env *next;		     /* idle list */
 	struct husk_env *all_prev, *all_next; /* every environment */
 	uint64_t id;
 	char name[32]; /* "env-<id>": cgroup and log name */
-	struct husk_function *fn; /* the version it serves, referenced */
+	struct husk_function *fn; /* the version it serves, referenced; NULL if spare */
 	enum husk_env_state state;
 	bool retired;		  /* destroy instead of going idle */
 	bool ready;		  /* the runtime asked for its first invocation */
@@ -36,18 +37,28 @@ struct husk_env {
 	struct husk_cg *cg;
 	struct timespec created;  /* CLOCK_MONOTONIC */
 	struct timespec last_used;
+	struct timespec bound;	  /* SPAWN sent: the runtime's init starts */
 	uint64_t invocations;
 	double init_ms;		  /* reported with the first invocation */
 	double freeze_us;	  /* cost of the last freeze */
 };
 
 /*
- * Create an environment for fn: cgroup, jail, husk-init, and the SPAWN
- * message that starts the runtime. Does not wait for the runtime: the first
- * INVOKE can follow at once. The environment is busy.
+ * Create an environment that serves no function yet: cgroup, namespaces,
+ * root, husk-init waiting for SPAWN. This is the slow part of a cold start,
+ * so the pool does it ahead of demand.
  */
-int husk_env_create(struct husk_ctx *ctx, struct husk_function *fn, unsigned uid_slot,
-		    uint64_t id, struct husk_env **out, struct husk_err *err);
+int husk_env_create(struct husk_ctx *ctx, unsigned uid_slot, uint64_t id, struct husk_env **out,
+		    struct husk_err *err);
+
+/*
+ * Give a spare environment to fn: its memory and CPU limits, and the SPAWN
+ * message (with the code, as a detached mount, and the size of /tmp) that
+ * starts its runtime. Does not wait for the runtime. The environment is
+ * busy; on failure the caller destroys it.
+ */
+int husk_env_bind(struct husk_ctx *ctx, struct husk_env *env, struct husk_function *fn,
+		  struct husk_err *err);
 
 /* Kill, reap and remove everything of env, and free it. */
 void husk_env_destroy(struct husk_ctx *ctx, struct husk_env *env);

@@ -124,7 +124,8 @@ static struct json_object *list_page(struct husk_function **fns, size_t n, const
 
 enum MHD_Result husk_api_list_functions(struct husk_api_call *call)
 {
-	const char *marker = MHD_lookup_connection_value(call->conn, MHD_GET_ARGUMENT_KIND, "Marker");
+	const char *marker =
+	    MHD_lookup_connection_value(call->conn, MHD_GET_ARGUMENT_KIND, "Marker");
 	struct husk_function **fns;
 	struct json_object *page;
 	struct husk_err err;
@@ -149,8 +150,8 @@ enum MHD_Result husk_api_list_functions(struct husk_api_call *call)
 /* Where GetFunction says the package can be downloaded: from huskd itself. */
 static struct json_object *code_location(struct husk_api_call *call, const char *name)
 {
-	const char *host = MHD_lookup_connection_value(call->conn, MHD_HEADER_KIND,
-						       MHD_HTTP_HEADER_HOST);
+	const char *host =
+	    MHD_lookup_connection_value(call->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_HOST);
 	struct json_object *code = json_object_new_object();
 	char *url;
 
@@ -241,9 +242,9 @@ enum MHD_Result husk_api_delete_function(struct husk_api_call *call)
 	if (husk_api_fn_ref(call, &ref, &err) || husk_registry_delete(call->ctx, ref.name, &err))
 		return husk_api_error(call, &err);
 	pr_info("DeleteFunction %s", ref.name);
-	return husk_api_queue(call, 204,
-			      MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT),
-			      "application/json", NULL);
+	return husk_api_queue(
+	    call, 204, MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT),
+	    "application/json", NULL);
 }
 
 /* What an update changes: the configuration (req) or the code (zip). */
@@ -254,14 +255,6 @@ struct update_op {
 	size_t zip_len;
 	const char *revision_id; /* UpdateFunctionCode's precondition */
 };
-
-static int revision_conflict(struct husk_err *err)
-{
-	husk_err_set(err, 409, HUSK_E_CONFLICT,
-		     "The Revision Id provided does not match the latest Revision Id. Call the "
-		     "GetFunction API to retrieve the latest Revision Id");
-	return -ESTALE;
-}
 
 /* The new version made from cur, and the caller's RevisionId precondition. */
 static int new_version(const struct update_op *op, const struct husk_function *cur,
@@ -298,7 +291,7 @@ static int update_function(struct husk_api_call *call, const struct update_op *o
 		rc = new_version(op, cur, &fn, &rev, err);
 		if (!rc && rev && strcmp(rev, cur->revision_id)) {
 			husk_fn_free(fn);
-			rc = revision_conflict(err);
+			rc = husk_fn_err_stale_revision(err);
 		} else if (!rc) {
 			rc = husk_registry_update(call->ctx, fn, op->zip, op->zip_len,
 						  cur->revision_id, out, err);
@@ -314,7 +307,7 @@ static int update_function(struct husk_api_call *call, const struct update_op *o
 
 enum MHD_Result husk_api_update_function_configuration(struct husk_api_call *call)
 {
-	struct update_op op = { .config = true };
+	struct update_op op = {.config = true};
 	struct husk_function *out;
 	struct husk_err err;
 	int rc;
@@ -358,9 +351,9 @@ static int dry_run(struct husk_api_call *call, const struct husk_code_update *up
 
 	if (!cur)
 		return -ENOENT;
-	rc = up->revision_id && strcmp(up->revision_id, cur->revision_id) ?
-		     revision_conflict(err) :
-		     check_package(call, up, err);
+	rc = up->revision_id && strcmp(up->revision_id, cur->revision_id)
+		 ? husk_fn_err_stale_revision(err)
+		 : check_package(call, up, err);
 	if (!rc) {
 		*out = husk_fn_dup(cur);
 		if (!*out) {
@@ -379,7 +372,7 @@ static int dry_run(struct husk_api_call *call, const struct husk_code_update *up
 
 enum MHD_Result husk_api_update_function_code(struct husk_api_call *call)
 {
-	struct husk_code_update up = { 0 };
+	struct husk_code_update up = {0};
 	struct json_object *req = NULL;
 	struct husk_function *out;
 	char rev[64] = "";
@@ -395,9 +388,11 @@ enum MHD_Result husk_api_update_function_code(struct husk_api_call *call)
 		snprintf(rev, sizeof(rev), "%s", up.revision_id);
 	json_object_put(req);
 	up.revision_id = *rev ? rev : NULL;
-	op = (struct update_op){ .zip = up.zip, .zip_len = up.zip_len, .revision_id = up.revision_id };
+	op =
+	    (struct update_op){.zip = up.zip, .zip_len = up.zip_len, .revision_id = up.revision_id};
 	if (!rc)
-		rc = up.dry_run ? dry_run(call, &up, &out, &err) : update_function(call, &op, &out, &err);
+		rc = up.dry_run ? dry_run(call, &up, &out, &err)
+				: update_function(call, &op, &out, &err);
 	free(up.zip);
 	if (rc)
 		return husk_api_error(call, &err);

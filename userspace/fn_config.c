@@ -21,32 +21,31 @@
 #define HUSK_REF_MAX 256 /* longest FunctionName reference we parse */
 #define HUSK_TIMEOUT_DEFAULT 3
 
-static const char *const supported_runtimes[] = { "provided.al2023", "provided" };
+static const char *const supported_runtimes[] = {"provided.al2023", "provided"};
 
 /* Set by Lambda itself in every execution environment. */
 static const char *const reserved_env_keys[] = {
-	"AWS_REGION",
-	"AWS_DEFAULT_REGION",
-	"AWS_LAMBDA_FUNCTION_NAME",
-	"AWS_LAMBDA_FUNCTION_MEMORY_SIZE",
-	"AWS_LAMBDA_FUNCTION_VERSION",
-	"AWS_LAMBDA_RUNTIME_API",
-	"AWS_EXECUTION_ENV",
-	"AWS_LAMBDA_LOG_GROUP_NAME",
-	"AWS_LAMBDA_LOG_STREAM_NAME",
-	"AWS_ACCESS_KEY_ID",
-	"AWS_SECRET_ACCESS_KEY",
-	"AWS_SESSION_TOKEN",
-	"_HANDLER",
-	"LAMBDA_TASK_ROOT",
-	"LAMBDA_RUNTIME_DIR",
-	"_X_AMZN_TRACE_ID",
+    "AWS_REGION",
+    "AWS_DEFAULT_REGION",
+    "AWS_LAMBDA_FUNCTION_NAME",
+    "AWS_LAMBDA_FUNCTION_MEMORY_SIZE",
+    "AWS_LAMBDA_FUNCTION_VERSION",
+    "AWS_LAMBDA_RUNTIME_API",
+    "AWS_EXECUTION_ENV",
+    "AWS_LAMBDA_LOG_GROUP_NAME",
+    "AWS_LAMBDA_LOG_STREAM_NAME",
+    "AWS_ACCESS_KEY_ID",
+    "AWS_SECRET_ACCESS_KEY",
+    "AWS_SESSION_TOKEN",
+    "_HANDLER",
+    "LAMBDA_TASK_ROOT",
+    "LAMBDA_RUNTIME_DIR",
+    "_X_AMZN_TRACE_ID",
 };
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
-static int __attribute__((format(printf, 2, 3))) invalid(struct husk_err *err, const char *fmt,
-							   ...)
+static int __attribute__((format(printf, 2, 3))) invalid(struct husk_err *err, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -112,12 +111,12 @@ struct uint_field {
 	const char *unit;
 };
 
-static const struct uint_field timeout_field = { "Timeout", HUSK_TIMEOUT_MIN, HUSK_TIMEOUT_MAX,
-						 "seconds" };
-static const struct uint_field memory_field = { "MemorySize", HUSK_MEMORY_MIN, HUSK_MEMORY_MAX,
-						"MB" };
-static const struct uint_field ephemeral_field = { "EphemeralStorage.Size", HUSK_EPHEMERAL_MIN,
-						   HUSK_EPHEMERAL_MAX, "MB" };
+static const struct uint_field timeout_field = {"Timeout", HUSK_TIMEOUT_MIN, HUSK_TIMEOUT_MAX,
+						"seconds"};
+static const struct uint_field memory_field = {"MemorySize", HUSK_MEMORY_MIN, HUSK_MEMORY_MAX,
+					       "MB"};
+static const struct uint_field ephemeral_field = {"EphemeralStorage.Size", HUSK_EPHEMERAL_MIN,
+						  HUSK_EPHEMERAL_MAX, "MB"};
 
 static int check_uint(struct json_object *v, const struct uint_field *f, unsigned *out,
 		      struct husk_err *err)
@@ -128,8 +127,9 @@ static int check_uint(struct json_object *v, const struct uint_field *f, unsigne
 		return invalid(err, "%s must be an integer, got %s", f->name, type_of(v));
 	n = json_object_get_int64(v);
 	if (n < f->min || n > f->max) {
-		husk_err_set(err, 400, HUSK_E_INVALID_PARAM, "%s must be between %u and %u %s, got %lld",
-			     f->name, f->min, f->max, f->unit, (long long)n);
+		husk_err_set(err, 400, HUSK_E_INVALID_PARAM,
+			     "%s must be between %u and %u %s, got %lld", f->name, f->min, f->max,
+			     f->unit, (long long)n);
 		return -EINVAL;
 	}
 	*out = n;
@@ -193,20 +193,28 @@ static bool valid_qualifier(const char *q)
 
 int husk_fn_arn(const struct husk_config *cfg, const char *name, char *buf, size_t len)
 {
-	int n = snprintf(buf, len, "arn:aws:lambda:%s:%s:function:%s", cfg->region,
-			 cfg->account_id, name);
+	int n = snprintf(buf, len, "arn:aws:lambda:%s:%s:function:%s", cfg->region, cfg->account_id,
+			 name);
 
 	return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
 }
 
-void husk_fn_err_not_found(const struct husk_config *cfg, const char *name,
-			   const char *qualifier, struct husk_err *err)
+void husk_fn_err_not_found(const struct husk_config *cfg, const char *name, const char *qualifier,
+			   struct husk_err *err)
 {
 	char arn[HUSK_ARN_MAX];
 
 	husk_fn_arn(cfg, name, arn, sizeof(arn));
 	husk_err_set(err, 404, HUSK_E_NOT_FOUND, "Function not found: %s%s%s", arn,
 		     qualifier && *qualifier ? ":" : "", qualifier ? qualifier : "");
+}
+
+int husk_fn_err_stale_revision(struct husk_err *err)
+{
+	husk_err_set(err, 412, HUSK_E_PRECONDITION,
+		     "The Revision Id provided does not match the latest Revision Id. Call the "
+		     "GetFunction API to retrieve the latest Revision Id");
+	return -ESTALE;
 }
 
 static int bad_ref(const char *in, struct husk_err *err)
@@ -298,16 +306,18 @@ int husk_fn_check_qualifier(const struct husk_config *cfg, const struct husk_fn_
 
 	if (query_qualifier && *query_qualifier) {
 		if (!valid_qualifier(query_qualifier))
-			return invalid(err, "Qualifier %.130s is invalid: it must be $LATEST or "
-					    "1 to 128 letters, digits, '-' or '_'",
+			return invalid(err,
+				       "Qualifier %.130s is invalid: it must be $LATEST or "
+				       "1 to 128 letters, digits, '-' or '_'",
 				       query_qualifier);
 		if (*q && strcmp(q, query_qualifier))
-			return invalid(err, "The derived qualifier from the function name (%s) does "
-					    "not match the specified qualifier (%.130s)",
+			return invalid(err,
+				       "The derived qualifier from the function name (%s) does "
+				       "not match the specified qualifier (%.130s)",
 				       q, query_qualifier);
 		q = query_qualifier;
 	}
-	/* Versions and aliases are not implemented: only $LATEST exists. */
+	/* husk keeps no published versions or aliases: only $LATEST exists. */
 	if (*q && strcmp(q, "$LATEST")) {
 		husk_fn_err_not_found(cfg, ref->name, q, err);
 		return -ENOENT;
@@ -352,12 +362,14 @@ static int check_env_var(const char *key, struct json_object *val, size_t *total
 			 struct husk_err *err)
 {
 	if (!valid_env_key(key))
-		return invalid(err, "Environment variable name %.64s is invalid: it must match "
-				    "[a-zA-Z][a-zA-Z0-9_]+",
+		return invalid(err,
+			       "Environment variable name %.64s is invalid: it must match "
+			       "[a-zA-Z][a-zA-Z0-9_]+",
 			       key);
 	if (reserved_env_key(key))
-		return invalid(err, "Environment variable %s is reserved by Lambda and cannot be "
-				    "set",
+		return invalid(err,
+			       "Environment variable %s is reserved by Lambda and cannot be "
+			       "set",
 			       key);
 	if (!json_object_is_type(val, json_type_string))
 		return invalid(err, "Environment variable %.64s must have a string value, got %s",
@@ -438,8 +450,9 @@ static int check_runtime(const char *runtime, struct husk_err *err)
 	for (i = 0; i < ARRAY_SIZE(supported_runtimes); i++)
 		if (!strcmp(runtime, supported_runtimes[i]))
 			return 0;
-	return invalid(err, "The runtime parameter of %.64s is not supported by husk; use %s or "
-			    "provided",
+	return invalid(err,
+		       "The runtime parameter of %.64s is not supported by husk; use %s or "
+		       "provided",
 		       runtime, supported_runtimes[0]);
 }
 
@@ -526,7 +539,8 @@ static int check_architectures(struct json_object *req, struct husk_err *err)
 	if (json_object_array_length(v) != 1)
 		return invalid(err, "Architectures must hold exactly one architecture: x86_64");
 	a = json_object_array_get_idx(v, 0);
-	if (!json_object_is_type(a, json_type_string) || strcmp(json_object_get_string(a), "x86_64"))
+	if (!json_object_is_type(a, json_type_string) ||
+	    strcmp(json_object_get_string(a), "x86_64"))
 		return invalid(err, "Architectures: only x86_64 is supported, got %.32s",
 			       a ? json_object_get_string(a) : "null");
 	return 0;
@@ -567,8 +581,8 @@ static int decode_zip(const char *field, const char *b64, void **zip, size_t *le
 	return rc;
 }
 
-static const char *const other_code_sources[] = { "S3Bucket", "S3Key", "S3ObjectVersion",
-						  "ImageUri" };
+static const char *const other_code_sources[] = {"S3Bucket", "S3Key", "S3ObjectVersion",
+						 "ImageUri"};
 
 static int only_zipfile(struct json_object *obj, const char *what, struct husk_err *err)
 {
@@ -623,8 +637,8 @@ static struct husk_function *fn_alloc(void)
 
 static int not_an_object(struct json_object *req, struct husk_err *err)
 {
-	husk_err_set(err, 400, HUSK_E_INVALID_CONTENT, "The request body must be a JSON object, got %s",
-		     type_of(req));
+	husk_err_set(err, 400, HUSK_E_INVALID_CONTENT,
+		     "The request body must be a JSON object, got %s", type_of(req));
 	return -EINVAL;
 }
 
@@ -685,8 +699,7 @@ int husk_fn_from_create(const struct husk_config *cfg, struct json_object *req,
 }
 
 int husk_fn_apply_update(const struct husk_function *cur, struct json_object *req,
-			 struct husk_function **out, const char **revision_id,
-			 struct husk_err *err)
+			 struct husk_function **out, const char **revision_id, struct husk_err *err)
 {
 	struct husk_function *fn;
 	const char *rev = NULL;
@@ -756,10 +769,10 @@ struct husk_function *husk_fn_dup(const struct husk_function *src)
 	if (!fn)
 		return NULL;
 	*fn = (struct husk_function){
-		.memory_mb = src->memory_mb,
-		.timeout_s = src->timeout_s,
-		.ephemeral_mb = src->ephemeral_mb,
-		.code_size = src->code_size,
+	    .memory_mb = src->memory_mb,
+	    .timeout_s = src->timeout_s,
+	    .ephemeral_mb = src->ephemeral_mb,
+	    .code_size = src->code_size,
 	};
 	atomic_init(&fn->refs, 0);
 	memcpy(fn->code_sha256, src->code_sha256, sizeof(fn->code_sha256));
@@ -874,8 +887,8 @@ struct json_object *husk_fn_to_json(const struct husk_function *fn)
 	rc |= add_str(o, "LastUpdateStatus", "Successful");
 	rc |= add_str(o, "PackageType", "Zip");
 	rc |= add(o, "Architectures", architectures_json());
-	rc |= add(o, "EphemeralStorage",
-		  one_member("Size", json_object_new_int64(fn->ephemeral_mb)));
+	rc |=
+	    add(o, "EphemeralStorage", one_member("Size", json_object_new_int64(fn->ephemeral_mb)));
 	if (rc) {
 		json_object_put(o);
 		return NULL;
@@ -909,10 +922,10 @@ static int check_revision_id(const char *rev, struct husk_err *err)
 
 static int doc_strings(struct json_object *doc, struct husk_function *fn, struct husk_err *err)
 {
-	static const char *const keys[] = { "FunctionName", "FunctionArn", "Runtime",
-					     "Role",	     "Handler",	    "Description" };
-	char **dst[] = { &fn->name, &fn->arn,	  &fn->runtime,
-			 &fn->role, &fn->handler, &fn->description };
+	static const char *const keys[] = {"FunctionName", "FunctionArn", "Runtime",
+					   "Role",	   "Handler",	  "Description"};
+	char **dst[] = {&fn->name, &fn->arn,	 &fn->runtime,
+			&fn->role, &fn->handler, &fn->description};
 	const char *s;
 	size_t i;
 	int rc = 0;
@@ -942,8 +955,8 @@ static int doc_fields(struct json_object *doc, struct husk_function *fn, struct 
 	if (!rc)
 		rc = copy_fixed(doc, "LastModified", fn->last_modified, sizeof(fn->last_modified),
 				err);
-	if (!rc && (!size || !json_object_is_type(size, json_type_int) ||
-		    json_object_get_int64(size) < 0))
+	if (!rc &&
+	    (!size || !json_object_is_type(size, json_type_int) || json_object_get_int64(size) < 0))
 		rc = invalid(err, "CodeSize must be a non-negative integer");
 	if (!rc)
 		fn->code_size = json_object_get_int64(size);
@@ -970,7 +983,8 @@ int husk_json_parse(const char *buf, size_t len, struct json_object **out, struc
 
 	/* json-c takes an int length. */
 	if (len >= INT32_MAX) {
-		husk_err_set(err, 413, HUSK_E_ENTITY_TOO_LARGE, "JSON of %zu bytes is too large", len);
+		husk_err_set(err, 413, HUSK_E_ENTITY_TOO_LARGE, "JSON of %zu bytes is too large",
+			     len);
 		return -EFBIG;
 	}
 	tok = json_tokener_new_ex(HUSK_JSON_DEPTH);
@@ -989,7 +1003,8 @@ int husk_json_parse(const char *buf, size_t len, struct json_object **out, struc
 	if (jerr != json_tokener_success) {
 		json_object_put(obj);
 		husk_err_set(err, 400, HUSK_E_INVALID_CONTENT,
-			     "Could not parse request body into json: %s", json_tokener_error_desc(jerr));
+			     "Could not parse request body into json: %s",
+			     json_tokener_error_desc(jerr));
 		return -EINVAL;
 	}
 	*out = obj; /* NULL for a JSON null */
@@ -999,7 +1014,7 @@ int husk_json_parse(const char *buf, size_t len, struct json_object **out, struc
 int husk_fn_from_json(const char *json, struct husk_function **out, char *errbuf, size_t errlen)
 {
 	struct husk_function *fn = NULL;
-	struct husk_err err = { 0 };
+	struct husk_err err = {0};
 	struct json_object *doc;
 	int rc;
 

@@ -34,8 +34,11 @@ struct husk_fn_ref {
 int husk_fn_arn(const struct husk_config *cfg, const char *name, char *buf, size_t len);
 
 /* 404 ResourceNotFoundException "Function not found: ARN[:QUALIFIER]". */
-void husk_fn_err_not_found(const struct husk_config *cfg, const char *name,
-			   const char *qualifier, struct husk_err *err);
+void husk_fn_err_not_found(const struct husk_config *cfg, const char *name, const char *qualifier,
+			   struct husk_err *err);
+
+/* 412 PreconditionFailedException, as Lambda answers a stale RevisionId; returns -ESTALE. */
+int husk_fn_err_stale_revision(struct husk_err *err);
 
 /*
  * Parse NAME, ACCOUNT:function:NAME or arn:aws:lambda:REGION:ACCOUNT:function:NAME,

@@ -24,6 +24,7 @@ struct husk_config {
 	unsigned idle_timeout_s; /* destroy an environment idle this long */
 	unsigned max_lifetime_s; /* destroy an environment this old */
 	unsigned pids_max;	 /* pids limit of an environment */
+	unsigned spares;	 /* environments kept ready for cold starts */
 	int cpu;		 /* pin huskd and environments to this CPU, -1 no */
 	bool freeze_idle;	 /* freeze environments between invocations */
 };
@@ -54,6 +55,7 @@ void husk_err_set(struct husk_err *e, int status, const char *type, const char *
 #define HUSK_E_INVALID_CONTENT "InvalidRequestContentException"
 #define HUSK_E_NOT_FOUND "ResourceNotFoundException"
 #define HUSK_E_CONFLICT "ResourceConflictException"
+#define HUSK_E_PRECONDITION "PreconditionFailedException"
 #define HUSK_E_TOO_LARGE "RequestTooLargeException"
 #define HUSK_E_ENTITY_TOO_LARGE "RequestEntityTooLargeException"
 #define HUSK_E_SERVICE "ServiceException"

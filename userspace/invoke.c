@@ -282,8 +282,15 @@ static int env_vanished(struct invocation *inv, struct husk_err *err)
 static void timed_out(struct invocation *inv)
 {
 	inv->healthy = false;
-	set_error(inv->res, "Sandbox.Timedout", "RequestId: %s Error: Task timed out after %u.00 seconds",
-		  inv->res->report.request_id, inv->env->fn->timeout_s);
+	if (!inv->env->ready)
+		set_error(inv->res, "Sandbox.Timedout",
+			  "RequestId: %s Error: Runtime did not ask for an invocation within %u.00 "
+			  "seconds of its start (init timeout)",
+			  inv->res->report.request_id, INIT_TIMEOUT_MS / 1000);
+	else
+		set_error(inv->res, "Sandbox.Timedout",
+			  "RequestId: %s Error: Task timed out after %u.00 seconds",
+			  inv->res->report.request_id, inv->env->fn->timeout_s);
 }
 
 /* Wait for the answer; 0 with inv->done, or a negative errno with err set. */
@@ -301,7 +308,7 @@ static int wait_answer(struct invocation *inv, struct husk_err *err)
 	while (!inv->done) {
 		clock_gettime(CLOCK_MONOTONIC, &now);
 		left = env->ready ? env->fn->timeout_s * 1e3 - ms_between(&inv->sent, &now)
-				  : INIT_TIMEOUT_MS - ms_between(&env->created, &now);
+				  : INIT_TIMEOUT_MS - ms_between(&env->bound, &now);
 		if (left <= 0) {
 			timed_out(inv);
 			return 0;
@@ -415,6 +422,8 @@ int husk_invoke(struct husk_ctx *ctx, struct husk_function *fn, const struct hus
 		return rc;
 	}
 	husk_uuid4(res->report.request_id);
+	/* Duration counts from here until INVOKE is written (cold starts). */
+	clock_gettime(CLOCK_MONOTONIC, &inv.sent);
 	drain_log(inv.env, NULL, "-");
 	husk_cg_oom_kills(inv.env->cg, &inv.oom_before);
 	if (!cold)

@@ -57,8 +57,8 @@ static int log_type(struct husk_api_call *call, bool *tail, struct husk_err *err
 	*tail = t && !strcmp(t, "Tail");
 	if (!t || *tail || !strcmp(t, "None"))
 		return 0;
-	husk_err_set(err, 400, HUSK_E_INVALID_PARAM, "X-Amz-Log-Type must be None or Tail, got %.64s",
-		     t);
+	husk_err_set(err, 400, HUSK_E_INVALID_PARAM,
+		     "X-Amz-Log-Type must be None or Tail, got %.64s", t);
 	return -EINVAL;
 }
 
@@ -157,9 +157,8 @@ static void invocation_done(void *arg)
 static bool add_headers(struct MHD_Response *resp, const struct husk_invoke_res *res)
 {
 	return MHD_add_response_header(resp, "X-Amz-Executed-Version", "$LATEST") == MHD_YES &&
-	       (!res->function_error ||
-		MHD_add_response_header(resp, "X-Amz-Function-Error", res->function_error) ==
-			MHD_YES) &&
+	       (!res->function_error || MHD_add_response_header(resp, "X-Amz-Function-Error",
+								res->function_error) == MHD_YES) &&
 	       (!res->log_tail_b64 ||
 		MHD_add_response_header(resp, "X-Amz-Log-Result", res->log_tail_b64) == MHD_YES) &&
 	       MHD_add_response_header(resp, "X-Husk-Report", res->report_line) == MHD_YES;
@@ -188,7 +187,7 @@ static enum MHD_Result answer(struct husk_api_call *call, struct husk_invoke_res
 
 enum MHD_Result husk_api_invoke(struct husk_api_call *call)
 {
-	struct husk_invoke_req req = { .payload = call->body, .payload_len = call->body_len };
+	struct husk_invoke_req req = {.payload = call->body, .payload_len = call->body_len};
 	struct husk_invoke_res *res = NULL;
 	enum invocation_type type;
 	struct husk_function *fn;
@@ -203,10 +202,10 @@ enum MHD_Result husk_api_invoke(struct husk_api_call *call)
 	if (!rc && type == INVOKE_DRY_RUN) {
 		husk_fn_put(fn);
 		free(cc);
-		return husk_api_queue(call, 204,
-				      MHD_create_response_from_buffer(0, (void *)"",
-								      MHD_RESPMEM_PERSISTENT),
-				      "application/json", NULL);
+		return husk_api_queue(
+		    call, 204,
+		    MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT),
+		    "application/json", NULL);
 	}
 	req.client_context = cc;
 	if (!rc) {

@@ -2,11 +2,13 @@
 /*
  * The jail backend (see jail.h). The root of every environment is a small
  * tmpfs that holds mount points, a few generated files under /etc and
- * symbolic links, with the host's /usr bound read-only, the function's code
- * at /var/task, its own /tmp, /proc of its pid namespace and a /dev with
- * five character devices. Everything is built by the child in its own mount
- * namespace, so the host's mount table never changes and nothing needs to
- * be unmounted when the environment goes away.
+ * symbolic links, with the host's /usr bound read-only, /proc of its pid
+ * namespace and a /dev with five character devices. Nothing in it belongs
+ * to a function yet: environments are made ahead of demand, and husk-init
+ * mounts the function's code (/var/task) and /tmp when SPAWN names it.
+ * Everything is built in the environment's own mount namespace, so the
+ * host's mount table never changes and nothing needs to be unmounted when
+ * the environment goes away.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -48,14 +50,13 @@ struct jail_entry {
 
 struct husk_jail {
 	char root[256];		/* where the child mounts its new root */
-	/* Built before /dev, /tmp, /var/task and /proc are mounted. */
+	/* Built before /dev and /proc are mounted. */
 	struct jail_entry root_entries[JAIL_ENTRIES_MAX];
 	unsigned n_root;
 	/* Built inside the /dev tmpfs. */
 	struct jail_entry dev_entries[JAIL_ENTRIES_MAX];
 	unsigned n_dev;
-	char task[300], tmp[300], dev[300], proc[300];
-	unsigned long code_flags;
+	char dev[300], proc[300];
 };
 
 /*
@@ -216,10 +217,42 @@ static int build_dev_entries(struct husk_jail *j)
 	return err;
 }
 
+/*
+ * The jail child builds its root as the unprivileged host uid of its user
+ * namespace, so it must be able to walk to the run directory: every
+ * directory on the way needs the execute bit for others.
+ */
+static int check_searchable(const char *dir, char *err, size_t errlen)
+{
+	char path[PATH_MAX];
+	size_t i, n = strlen(dir);
+	struct stat st;
+
+	if (n >= sizeof(path))
+		return -ENAMETOOLONG;
+	for (i = 1; i <= n; i++) {
+		if (dir[i] != '/' && dir[i] != '\0')
+			continue;
+		memcpy(path, dir, i);
+		path[i] = '\0';
+		if (stat(path, &st)) {
+			snprintf(err, errlen, "cannot stat %s: %s", path, strerror(errno));
+			return -errno;
+		}
+		if (!(st.st_mode & S_IXOTH)) {
+			snprintf(err, errlen,
+				 "%s (mode %04o) is not searchable by others: environments "
+				 "cannot reach the run directory %s",
+				 path, st.st_mode & 07777, dir);
+			return -EACCES;
+		}
+	}
+	return 0;
+}
+
 int husk_jail_init(struct husk_ctx *ctx, char *err, size_t errlen)
 {
 	struct husk_jail *j;
-	char code[PATH_MAX];
 	int rc;
 
 	j = calloc(1, sizeof(*j));
@@ -230,20 +263,21 @@ int husk_jail_init(struct husk_ctx *ctx, char *err, size_t errlen)
 		free(j);
 		return -ENAMETOOLONG;
 	}
-	if (mkdir(j->root, 0700) && errno != EEXIST) {
+	if (mkdir(j->root, 0755) && errno != EEXIST) {
 		rc = -errno;
 		snprintf(err, errlen, "cannot create %s: %s", j->root, strerror(errno));
 		free(j);
 		return rc;
 	}
+	rc = check_searchable(j->root, err, errlen);
+	if (rc) {
+		free(j);
+		return rc;
+	}
 	rc = 0;
-	if (snprintf(j->task, sizeof(j->task), "%s/var/task", j->root) >= (int)sizeof(j->task) ||
-	    snprintf(j->tmp, sizeof(j->tmp), "%s/tmp", j->root) >= (int)sizeof(j->tmp) ||
-	    snprintf(j->dev, sizeof(j->dev), "%s/dev", j->root) >= (int)sizeof(j->dev) ||
-	    snprintf(j->proc, sizeof(j->proc), "%s/proc", j->root) >= (int)sizeof(j->proc) ||
-	    snprintf(code, sizeof(code), "%s/code", ctx->cfg.run_dir) >= (int)sizeof(code))
+	if (snprintf(j->dev, sizeof(j->dev), "%s/dev", j->root) >= (int)sizeof(j->dev) ||
+	    snprintf(j->proc, sizeof(j->proc), "%s/proc", j->root) >= (int)sizeof(j->proc))
 		rc = -ENAMETOOLONG;
-	j->code_flags = locked_flags(code);
 	if (!rc)
 		rc = build_root_entries(j);
 	if (!rc)
@@ -264,7 +298,6 @@ int husk_jail_init(struct husk_ctx *ctx, char *err, size_t errlen)
 struct jail_child_args {
 	const struct husk_jail *jail;
 	const struct husk_jail_args *args;
-	char tmp_opts[64];
 	int go_rd, err_wr, init_fd;
 };
 
@@ -340,8 +373,6 @@ static void child_entries(const struct jail_child_args *c, const struct jail_ent
 static void child_mount_root(const struct jail_child_args *c)
 {
 	const struct husk_jail *j = c->jail;
-	unsigned long ro_task = MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV |
-				j->code_flags;
 
 	/* Nothing done here may propagate back to the host. */
 	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL))
@@ -349,14 +380,6 @@ static void child_mount_root(const struct jail_child_args *c)
 	if (mount("tmpfs", j->root, "tmpfs", MS_NOSUID | MS_NODEV, "size=1m,mode=0755"))
 		child_fail(c, "mount root tmpfs at", j->root);
 	child_entries(c, j->root_entries, j->n_root);
-
-	if (mount(c->args->code_dir, j->task, NULL, MS_BIND | MS_REC, NULL))
-		child_fail(c, "bind code", c->args->code_dir);
-	if (mount(NULL, j->task, NULL, ro_task, NULL))
-		child_fail(c, "remount code read-only", NULL);
-
-	if (mount("tmpfs", j->tmp, "tmpfs", MS_NOSUID | MS_NODEV, c->tmp_opts))
-		child_fail(c, "mount /tmp", NULL);
 
 	if (mount("tmpfs", j->dev, "tmpfs", MS_NOSUID | MS_NOEXEC, "size=64k,mode=0755"))
 		child_fail(c, "mount /dev", NULL);
@@ -472,7 +495,6 @@ int husk_jail_spawn(struct husk_ctx *ctx, const struct husk_jail_args *args,
 	char map[64];
 	pid_t pid;
 
-	snprintf(c.tmp_opts, sizeof(c.tmp_opts), "size=%um,mode=1777", args->tmp_mb);
 	if (pipe2(go, O_CLOEXEC))
 		return -errno;
 	if (pipe2(errp, O_CLOEXEC)) {

@@ -30,8 +30,6 @@
 int husk_jail_init(struct husk_ctx *ctx, char *err, size_t errlen);
 
 struct husk_jail_args {
-	const char *code_dir;	/* mounted at /var/task */
-	unsigned tmp_mb;	/* size of /tmp */
 	unsigned uid_slot;
 	int cgroup_fd;		/* v2 group for CLONE_INTO_CGROUP, or -1 */
 	int chan_fd;		/* becomes fd 3 of husk-init */

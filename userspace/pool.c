@@ -22,8 +22,9 @@ struct husk_pool {
 	pthread_mutex_t lock;
 	pthread_cond_t cond; /* reaper wake-ups, busy environments drained */
 	struct husk_env *idle; /* most recently used first: warmest caches */
+	struct husk_env *spares; /* made ahead of demand, serving no function */
 	struct husk_env *all;
-	unsigned n_idle, n_busy;
+	unsigned n_idle, n_busy, n_spare;
 	uint64_t next_id, created, destroyed;
 	uint8_t slots[HUSK_UID_SLOTS / 8];
 	bool stopping;
@@ -102,7 +103,8 @@ static void destroy_list(struct husk_ctx *ctx, struct husk_env *list)
 	for (; list; list = next) {
 		next = list->next;
 		pr_info("%s: destroyed (function %s, %llu invocations)", list->name,
-			list->fn->name, (unsigned long long)list->invocations);
+			list->fn ? list->fn->name : "none, spare",
+			(unsigned long long)list->invocations);
 		husk_env_destroy(ctx, list);
 	}
 }
@@ -141,8 +143,18 @@ struct husk_env *husk_pool_take(struct husk_ctx *ctx, struct husk_function *fn)
 	return env;
 }
 
-int husk_pool_create(struct husk_ctx *ctx, struct husk_function *fn, struct husk_env **out,
-		     struct husk_err *err)
+/* A uid slot and an id for a new environment; -ESHUTDOWN or -EAGAIN (lock held). */
+static int reserve(struct husk_pool *p, unsigned *slot, uint64_t *id)
+{
+	int rc = p->stopping ? -ESHUTDOWN : slot_alloc(p, slot);
+
+	if (!rc)
+		*id = ++p->next_id;
+	return rc;
+}
+
+/* Make a new environment serving no function, accounted but on no list. */
+static int make_env(struct husk_ctx *ctx, struct husk_env **out, struct husk_err *err)
 {
 	struct husk_pool *p = ctx->pool;
 	unsigned slot;
@@ -150,30 +162,92 @@ int husk_pool_create(struct husk_ctx *ctx, struct husk_function *fn, struct husk
 	int rc;
 
 	pthread_mutex_lock(&p->lock);
-	rc = p->stopping ? -ESHUTDOWN : slot_alloc(p, &slot);
-	id = ++p->next_id;
+	rc = reserve(p, &slot, &id);
 	pthread_mutex_unlock(&p->lock);
 	if (rc) {
-		husk_err_set(err, rc == -ESHUTDOWN ? 503 : 429,
-			     rc == -ESHUTDOWN ? HUSK_E_SERVICE : HUSK_E_TOO_MANY,
-			     rc == -ESHUTDOWN ? "huskd is shutting down"
-					      : "no free execution environment slot (%u in use)",
-			     HUSK_UID_SLOTS);
+		if (rc == -ESHUTDOWN)
+			husk_err_set(err, 503, HUSK_E_SERVICE, "huskd is shutting down");
+		else
+			husk_err_set(err, 429, HUSK_E_TOO_MANY,
+				     "no free execution environment slot (%u in use)",
+				     HUSK_UID_SLOTS);
 		return rc;
 	}
-	rc = husk_env_create(ctx, fn, slot, id, out, err);
+	rc = husk_env_create(ctx, slot, id, out, err);
 	pthread_mutex_lock(&p->lock);
 	if (rc) {
 		slot_free(p, slot);
 	} else {
 		all_link(p, *out);
-		p->n_busy++;
 		p->created++;
 	}
 	pthread_mutex_unlock(&p->lock);
-	if (!rc)
-		pr_info("env-%llu: created for %s", (unsigned long long)id, fn->name);
 	return rc;
+}
+
+/* A spare, now busy, or NULL; wakes the reaper to make another. */
+static struct husk_env *take_spare(struct husk_pool *p)
+{
+	struct husk_env *env;
+
+	pthread_mutex_lock(&p->lock);
+	env = p->stopping ? NULL : p->spares;
+	if (env) {
+		p->spares = env->next;
+		env->next = NULL;
+		p->n_spare--;
+		p->n_busy++;
+		pthread_cond_signal(&p->cond);
+	}
+	pthread_mutex_unlock(&p->lock);
+	return env;
+}
+
+int husk_pool_create(struct husk_ctx *ctx, struct husk_function *fn, struct husk_env **out,
+		     struct husk_err *err)
+{
+	struct husk_pool *p = ctx->pool;
+	struct husk_env *env;
+	int rc;
+
+	env = take_spare(p);
+	if (!env) {
+		rc = make_env(ctx, &env, err);
+		if (rc)
+			return rc;
+		pthread_mutex_lock(&p->lock);
+		p->n_busy++;
+		pthread_mutex_unlock(&p->lock);
+	}
+	rc = husk_env_bind(ctx, env, fn, err);
+	if (rc) {
+		husk_pool_release(ctx, env, false);
+		return rc;
+	}
+	pr_info("%s: serves %s", env->name, fn->name);
+	*out = env;
+	return 0;
+}
+
+/* The reaper keeps cfg.spares environments ready (lock held; drops it to create). */
+static void refill_spares(struct husk_ctx *ctx)
+{
+	struct husk_pool *p = ctx->pool;
+	struct husk_env *env;
+	struct husk_err err;
+
+	while (!p->stopping && p->n_spare < ctx->cfg.spares) {
+		pthread_mutex_unlock(&p->lock);
+		if (make_env(ctx, &env, &err)) {
+			pr_warn("cannot make a spare environment: %s", err.msg);
+			pthread_mutex_lock(&p->lock);
+			return;
+		}
+		pthread_mutex_lock(&p->lock);
+		env->next = p->spares;
+		p->spares = env;
+		p->n_spare++;
+	}
 }
 
 void husk_pool_release(struct husk_ctx *ctx, struct husk_env *env, bool healthy)
@@ -194,7 +268,9 @@ void husk_pool_release(struct husk_ctx *ctx, struct husk_env *env, bool healthy)
 		forget(p, env);
 		env->next = NULL;
 	}
-	pthread_cond_broadcast(&p->cond);
+	/* Only husk_pool_fini waits for releases; waking the reaper costs a CPU hop. */
+	if (p->stopping)
+		pthread_cond_broadcast(&p->cond);
 	pthread_mutex_unlock(&p->lock);
 	if (!keep)
 		destroy_list(ctx, env);
@@ -207,7 +283,7 @@ void husk_pool_retire(struct husk_ctx *ctx, const char *name)
 
 	pthread_mutex_lock(&p->lock);
 	for (env = p->all; env; env = env->all_next) {
-		if (strcmp(env->fn->name, name))
+		if (!env->fn || strcmp(env->fn->name, name))
 			continue;
 		env->retired = true;
 		if (env->state == HUSK_ENV_IDLE) {
@@ -228,34 +304,39 @@ void husk_pool_stats(struct husk_ctx *ctx, struct husk_pool_stats *st)
 	pthread_mutex_lock(&p->lock);
 	st->idle = p->n_idle;
 	st->busy = p->n_busy;
+	st->spare = p->n_spare;
 	st->created = p->created;
 	st->destroyed = p->destroyed;
 	pthread_mutex_unlock(&p->lock);
 }
 
-/* Idle environments past their idle time or lifetime, or dead (lock held). */
-static struct husk_env *collect_expired(struct husk_ctx *ctx)
+/*
+ * Take the environments of list past their lifetime, dead, or (idle ones)
+ * unused too long off it and onto *dead (lock held).
+ */
+static void collect_expired(struct husk_ctx *ctx, struct husk_env **list, unsigned *count,
+			    bool idle_timeout, struct husk_env **dead)
 {
 	struct husk_pool *p = ctx->pool;
-	struct husk_env **pp = &p->idle, *env, *dead = NULL;
+	struct husk_env **pp = list, *env;
 	struct timespec now;
 
 	clock_gettime(CLOCK_MONOTONIC, &now);
 	while ((env = *pp)) {
 		bool old = elapsed_s(&env->created, &now) >= ctx->cfg.max_lifetime_s;
-		bool unused = elapsed_s(&env->last_used, &now) >= ctx->cfg.idle_timeout_s;
+		bool unused = idle_timeout &&
+			      elapsed_s(&env->last_used, &now) >= ctx->cfg.idle_timeout_s;
 
 		if (!old && !unused && idle_env_alive(env)) {
 			pp = &env->next;
 			continue;
 		}
 		*pp = env->next;
-		p->n_idle--;
+		(*count)--;
 		forget(p, env);
-		env->next = dead;
-		dead = env;
+		env->next = *dead;
+		*dead = env;
 	}
-	return dead;
 }
 
 static void *reaper_main(void *arg)
@@ -267,13 +348,16 @@ static void *reaper_main(void *arg)
 
 	pthread_mutex_lock(&p->lock);
 	while (!p->stopping) {
-		dead = collect_expired(ctx);
+		dead = NULL;
+		collect_expired(ctx, &p->idle, &p->n_idle, true, &dead);
+		collect_expired(ctx, &p->spares, &p->n_spare, false, &dead);
 		if (dead) {
 			pthread_mutex_unlock(&p->lock);
 			destroy_list(ctx, dead);
 			pthread_mutex_lock(&p->lock);
 			continue;
 		}
+		refill_spares(ctx);
 		clock_gettime(CLOCK_MONOTONIC, &until);
 		until.tv_sec += 1;
 		pthread_cond_timedwait(&p->cond, &p->lock, &until);
@@ -325,6 +409,13 @@ void husk_pool_stop(struct husk_ctx *ctx)
 	p->n_idle = 0;
 	for (env = dead; env; env = env->next)
 		forget(p, env);
+	for (env = p->spares; env; env = p->spares) {
+		p->spares = env->next;
+		forget(p, env);
+		env->next = dead;
+		dead = env;
+	}
+	p->n_spare = 0;
 	for (env = p->all; env; env = env->all_next)
 		syscall(SYS_pidfd_send_signal, env->pidfd, SIGKILL, NULL, 0);
 	pthread_mutex_unlock(&p->lock);

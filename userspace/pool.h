@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * The environment pool: idle environments of every function version, the
- * reaper that destroys those idle too long or alive too long, and
- * retirement of a function's environments when it changes or goes away.
+ * The environment pool: idle environments of every function version, a few
+ * spare environments made ahead of demand (namespaces and cgroups are the
+ * slow part of a cold start), the reaper that destroys those idle too long
+ * or alive too long and keeps the spares topped up, and retirement of a
+ * function's environments when it changes or goes away.
  */
 #ifndef HUSK_POOL_H
 #define HUSK_POOL_H
@@ -26,7 +28,10 @@ void husk_pool_fini(struct husk_ctx *ctx);
  */
 struct husk_env *husk_pool_take(struct husk_ctx *ctx, struct husk_function *fn);
 
-/* Create a new environment for fn, busy, accounted in the pool. */
+/*
+ * An environment newly given to fn, busy: a spare made ahead of demand
+ * when there is one (the reaper then makes the next), else a new one.
+ */
 int husk_pool_create(struct husk_ctx *ctx, struct husk_function *fn, struct husk_env **out,
 		     struct husk_err *err);
 
@@ -43,7 +48,7 @@ void husk_pool_release(struct husk_ctx *ctx, struct husk_env *env, bool healthy)
 void husk_pool_retire(struct husk_ctx *ctx, const char *name);
 
 struct husk_pool_stats {
-	unsigned idle, busy, created, destroyed;
+	unsigned idle, busy, spare, created, destroyed;
 };
 void husk_pool_stats(struct husk_ctx *ctx, struct husk_pool_stats *st);
 

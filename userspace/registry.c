@@ -9,6 +9,11 @@
  * rwlock held only for the few instructions that read or swap a table slot,
  * so that an invocation never waits for a zip to be extracted.
  *
+ * Environments are retired after change_lock is dropped: destroying them can
+ * take a while and must not hold up every other control-plane call. Retiring
+ * by name may then also retire environments of a version published in
+ * between; that costs them a cold start, never a wrong version.
+ *
  * Extracted code lives in <run_dir>/code/<revision id>; every version has its
  * own directory, removed by the last husk_fn_put of that version, so an
  * environment still running an old version keeps its code until it is gone.
@@ -154,8 +159,8 @@ static bool server_side_errno(int rc)
  * Extract zip into fn's own directory. A package the extractor refuses is the
  * caller's fault (400 with the extractor's reason); a host failure is ours.
  */
-static int extract_code(struct husk_ctx *ctx, struct husk_function *fn, const void *zip,
-			size_t len, struct husk_err *err)
+static int extract_code(struct husk_ctx *ctx, struct husk_function *fn, const void *zip, size_t len,
+			struct husk_err *err)
 {
 	char why[400];
 	int rc;
@@ -190,8 +195,7 @@ static void drop_code(struct husk_function *fn)
 		return;
 	rc = husk_code_remove(fn->code_dir);
 	if (rc)
-		pr_warn("function %s: cannot remove %s: %s", fn->name, fn->code_dir,
-			strerror(-rc));
+		pr_warn("function %s: cannot remove %s: %s", fn->name, fn->code_dir, strerror(-rc));
 	free(fn->code_dir);
 	fn->code_dir = NULL;
 }
@@ -221,11 +225,13 @@ static int serialize(const struct husk_function *fn, char **out, struct husk_err
 	return 0;
 }
 
+/* op: what failed, e.g. "insert", "read the code of". */
 static void store_error(const char *op, const char *name, int rc, struct husk_err *err)
 {
-	pr_err("function %s: cannot %s it in the store: %s", name, op, strerror(-rc));
-	husk_err_set(err, 500, HUSK_E_SERVICE, "Could not %s function %s in the store: %s", op,
-		     name, strerror(-rc));
+	const char *why = rc == -EBADMSG ? "the sealed package does not verify" : strerror(-rc);
+
+	pr_err("store: %s %s: %s", op, name, why);
+	husk_err_set(err, 500, HUSK_E_SERVICE, "store: %s %s: %s", op, name, why);
 }
 
 static void publish_new(struct husk_registry *reg, struct husk_function *fn,
@@ -305,8 +311,8 @@ static int prepare_same_code(struct husk_ctx *ctx, struct husk_function *fn,
 }
 
 static int update_locked(struct husk_ctx *ctx, struct husk_function *fn, const void *zip,
-			 size_t zip_len, const char *if_revision_id,
-			 struct husk_function **out, struct husk_err *err)
+			 size_t zip_len, const char *if_revision_id, struct husk_function **out,
+			 struct husk_err *err)
 {
 	struct husk_registry *reg = ctx->registry;
 	struct husk_function *cur, *old;
@@ -322,12 +328,10 @@ static int update_locked(struct husk_ctx *ctx, struct husk_function *fn, const v
 	}
 	cur = reg->fns[i];
 	if (if_revision_id && strcmp(if_revision_id, cur->revision_id)) {
-		husk_err_set(err, 409, HUSK_E_CONFLICT,
-			     "The Revision Id provided does not match the latest Revision Id. "
-			     "Call the GetFunction API to retrieve the latest Revision Id");
-		return -ESTALE;
+		return husk_fn_err_stale_revision(err);
 	}
-	rc = zip ? prepare_version(ctx, fn, zip, zip_len, err) : prepare_same_code(ctx, fn, cur, err);
+	rc = zip ? prepare_version(ctx, fn, zip, zip_len, err)
+		 : prepare_same_code(ctx, fn, cur, err);
 	if (!rc)
 		rc = serialize(fn, &doc, err);
 	if (!rc) {
@@ -343,15 +347,13 @@ static int update_locked(struct husk_ctx *ctx, struct husk_function *fn, const v
 	atomic_store(&fn->refs, 1);
 	*out = husk_fn_get(fn);
 	old = table_replace(reg, i, fn);
-	/* New invocations get the new version now; the old one's environments go. */
-	husk_pool_retire(ctx, fn->name);
 	husk_fn_put(old);
 	return 0;
 }
 
 int husk_registry_update(struct husk_ctx *ctx, struct husk_function *fn, const void *zip,
-			 size_t zip_len, const char *if_revision_id,
-			 struct husk_function **out, struct husk_err *err)
+			 size_t zip_len, const char *if_revision_id, struct husk_function **out,
+			 struct husk_err *err)
 {
 	struct husk_registry *reg = ctx->registry;
 	int rc;
@@ -359,6 +361,9 @@ int husk_registry_update(struct husk_ctx *ctx, struct husk_function *fn, const v
 	pthread_mutex_lock(&reg->change_lock);
 	rc = update_locked(ctx, fn, zip, zip_len, if_revision_id, out, err);
 	pthread_mutex_unlock(&reg->change_lock);
+	/* New invocations get the new version now; the old one's environments go. */
+	if (!rc)
+		husk_pool_retire(ctx, (*out)->name);
 	return rc;
 }
 
@@ -379,11 +384,11 @@ int husk_registry_delete(struct husk_ctx *ctx, const char *name, struct husk_err
 		store_error("delete", name, rc, err);
 	else
 		old = table_remove(reg, i);
-	/* Under change_lock, so that it cannot retire a function created after. */
-	if (old)
-		husk_pool_retire(ctx, name);
 	pthread_mutex_unlock(&reg->change_lock);
-	husk_fn_put(old);
+	if (old) {
+		husk_pool_retire(ctx, old->name);
+		husk_fn_put(old);
+	}
 	return rc;
 }
 
@@ -445,7 +450,8 @@ static int load_code(struct husk_ctx *ctx, struct husk_function *fn)
 	rc = husk_store_get_code(ctx->store, fn->name, &zip, &len);
 	if (rc) {
 		pr_err("function %s: cannot read its code from the store: %s%s", fn->name,
-		       strerror(-rc), rc == -EBADMSG ? " (the sealed package does not verify)" : "");
+		       strerror(-rc),
+		       rc == -EBADMSG ? " (the sealed package does not verify)" : "");
 		return rc;
 	}
 	rc = husk_code_extract(zip, len, fn->code_dir, why, sizeof(why));

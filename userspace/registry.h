@@ -37,7 +37,7 @@ int husk_registry_create(struct husk_ctx *ctx, struct husk_function *fn, const v
  * and new code when zip is not NULL (else the code of the version it
  * replaces). Environments of the old version are retired. Same ownership
  * rules as husk_registry_create; ResourceNotFoundException when the function
- * does not exist, ResourceConflictException when if_revision_id is set and
+ * does not exist, PreconditionFailedException (412) when if_revision_id is set and
  * does not match the current RevisionId.
  */
 int husk_registry_update(struct husk_ctx *ctx, struct husk_function *fn, const void *zip,

@@ -13,11 +13,12 @@
 #   BENCH_COLD=200       cold starts per configuration (each a new function)
 #   BENCH_IDLE="0 100 1000"   idle environment counts for the memory figures
 #   BENCH_BASE_IDLE      idle bwrap sandboxes (default: BENCH_IDLE)
-#   BENCH_PARALLEL=4     connections used to create functions and fill huskd up
+#   BENCH_PARALLEL=4     connections used to create functions
 #   BENCH_SETTLE_MS=2000 wait before each memory snapshot
 #   BENCH_PIDS_MAX=16    huskd --pids-max of the idle run
 #   BENCH_CPU=0          the CPU of the pinned runs
 #   BWRAP=/usr/bin/bwrap
+#   BENCH_RESULTS=FILE   also keep the raw "key value" figures there
 set -euo pipefail
 
 : "${HUSK_BUILD:?HUSK_BUILD must be the build directory (run through make bench)}"
@@ -64,6 +65,8 @@ started=$SECONDS
 huskd_pid=
 huskd_name=
 cg_parents=()
+# The log that explains a failure of the step running now.
+phase_log=
 
 # Pids listed in a group's cgroup.procs: every one is below a huskd of ours.
 kill_group_procs() {
@@ -119,13 +122,10 @@ cleanup() {
 	local rc=$? p
 
 	trap - EXIT
-	if [ "$rc" != 0 ] && [ -n "$huskd_name" ] && [ -f "$tmp/$huskd_name/huskd.log" ]; then
-		echo "bench: last lines of huskd's log ($huskd_name):" >&2
-		tail -n 20 "$tmp/$huskd_name/huskd.log" >&2
-	fi
-	if [ "$rc" != 0 ] && [ -s "$tmp/bwrap.log" ]; then
-		echo "bench: last lines of the baseline's log:" >&2
-		tail -n 20 "$tmp/bwrap.log" >&2
+	if [ "$rc" != 0 ] && [ -s "$phase_log" ]; then
+		echo "bench: errors and last lines of $phase_log:" >&2
+		grep -E ' (error|warn): ' "$phase_log" | head -n 20 >&2 || true
+		tail -n 10 "$phase_log" >&2
 	fi
 	stop_huskd
 	for p in "${cg_parents[@]}"; do
@@ -147,6 +147,7 @@ start_huskd() {
 	parent=husk-bench-$$-$name
 	cg_parents+=("$parent")
 	huskd_name=$name
+	phase_log=$dir/huskd.log
 	"$huskd" --state-dir "$dir/state" --run-dir "$dir/run" --socket "$dir/huskd.sock" \
 		--listen "127.0.0.1:$port" --cgroup-parent "$parent" --init "$init" "$@" \
 		2>"$dir/huskd.log" &
@@ -178,14 +179,19 @@ warm_args=(--zip-b64 "$zip64" --count "$BENCH_WARM" --warmup "$BENCH_WARMUP" --o
 cold_args=(--zip-b64 "$zip64" --count "$BENCH_COLD" --parallel "$BENCH_PARALLEL"
 	--out "$results")
 
-step "baseline: bwrap + husk-init, warm and cold"
-"$bench" base-warm "${base_args[@]}" --count "$BENCH_WARM" --warmup "$BENCH_WARMUP" \
-	--key base.warm.unpinned
-"$bench" base-warm "${base_args[@]}" --count "$BENCH_WARM" --warmup "$BENCH_WARMUP" \
-	--key base.warm.pinned --cpu "$BENCH_CPU"
-"$bench" base-cold "${base_args[@]}" --count "$BENCH_COLD" --key base.cold.unpinned
-"$bench" base-cold "${base_args[@]}" --count "$BENCH_COLD" --key base.cold.pinned \
-	--cpu "$BENCH_CPU"
+# measure_baseline PIN: bwrap + husk-init warm and cold, right before huskd in
+# the same placement, so that both see the machine in the same state.
+measure_baseline() {
+	local pin=$1 cpu=()
+
+	[ "$pin" = pinned ] && cpu=(--cpu "$BENCH_CPU")
+	step "baseline: bwrap + husk-init, warm and cold, $pin"
+	phase_log=$tmp/bwrap.log
+	"$bench" base-warm "${base_args[@]}" "${cpu[@]}" --count "$BENCH_WARM" \
+		--warmup "$BENCH_WARMUP" --key "base.warm.$pin"
+	"$bench" base-cold "${base_args[@]}" "${cpu[@]}" --count "$BENCH_COLD" \
+		--key "base.cold.$pin"
+}
 
 # measure_huskd NAME MODE PIN [huskd options]: warm over TCP and Unix, then cold.
 measure_huskd() {
@@ -207,7 +213,9 @@ measure_huskd() {
 	stop_huskd
 }
 
+measure_baseline unpinned
 measure_huskd unpinned freeze unpinned
+measure_baseline pinned
 measure_huskd pinned freeze pinned --cpu "$BENCH_CPU"
 measure_huskd nofreeze nofreeze unpinned --no-freeze
 measure_huskd nofreeze-pinned nofreeze pinned --no-freeze --cpu "$BENCH_CPU"
@@ -221,6 +229,7 @@ step "stopping huskd with its idle environments"
 stop_huskd
 
 step "baseline: idle bwrap sandboxes ($BENCH_BASE_IDLE)"
+phase_log=$tmp/bwrap.log
 "$bench" base-idle "${base_args[@]}" --counts "$BENCH_BASE_IDLE" \
 	--settle-ms "$BENCH_SETTLE_MS" --key base.idle
 
@@ -228,5 +237,9 @@ step "done"
 echo
 "$bench" report --out "$results" --counts "$BENCH_IDLE"
 echo
-echo "bench: $((SECONDS - started)) s; samples: warm $BENCH_WARM (after $BENCH_WARMUP)," \
-	"cold $BENCH_COLD, idle $BENCH_IDLE"
+echo "bench: $("$BWRAP" --version) as the baseline; $((SECONDS - started)) s; samples:" \
+	"warm $BENCH_WARM (after $BENCH_WARMUP), cold $BENCH_COLD, idle $BENCH_IDLE;" \
+	"load average $(cut -d' ' -f1-3 /proc/loadavg)"
+if [ -n "${BENCH_RESULTS:-}" ]; then
+	cp "$results" "$BENCH_RESULTS"
+fi

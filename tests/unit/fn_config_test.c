@@ -31,14 +31,15 @@
 #define NAME65 NAME64 "5"
 
 static const struct husk_config cfg = {
-	.region = "us-east-1",
-	.account_id = "123456789012",
-	.run_dir = "/tmp",
+    .region = "us-east-1",
+    .account_id = "123456789012",
+    .run_dir = "/tmp",
 };
 
 static int failed;
 
-static void __attribute__((format(printf, 3, 4))) report(const char *name, bool ok, const char *fmt, ...)
+static void __attribute__((format(printf, 3, 4)))
+report(const char *name, bool ok, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -73,35 +74,40 @@ static const struct valid_case {
 	size_t n_env;
 	const char *env0_key, *env0_value;
 } valid_cases[] = {
-	{ "defaults", "{" BASE "}", "f", "provided.al2023", "", "", 128, 3, 512, 0 },
-	{ "everything", "{" BASE ",\"Handler\":\"my.handler\",\"Description\":\"d\","
-	  "\"MemorySize\":10240,\"Timeout\":900,\"EphemeralStorage\":{\"Size\":10240},"
-	  "\"Environment\":{\"Variables\":{\"A_1\":\"x\",\"bb\":\"\"}},"
-	  "\"Architectures\":[\"x86_64\"],\"PackageType\":\"Zip\",\"Publish\":false}",
-	  "f", "provided.al2023", "my.handler", "d", 10240, 900, 10240, 2, "A_1", "x" },
-	{ "lower bounds", "{" BASE ",\"MemorySize\":128,\"Timeout\":1,\"EphemeralStorage\":{\"Size\":512}}",
-	  "f", "provided.al2023", "", "", 128, 1, 512, 0 },
-	{ "runtime provided", "{\"FunctionName\":\"f\",\"Runtime\":\"provided\"," ROLE "," CODE "}",
-	  "f", "provided", "", "", 128, 3, 512, 0 },
-	{ "name of 64 characters", "{\"FunctionName\":\"" NAME64 "\"," RT "," ROLE "," CODE "}",
-	  NAME64, "provided.al2023", "", "", 128, 3, 512, 0 },
-	{ "name as full ARN", "{\"FunctionName\":\"arn:aws:lambda:us-east-1:123456789012:function:g\","
-	  RT "," ROLE "," CODE "}", "g", "provided.al2023", "", "", 128, 3, 512, 0 },
-	{ "name as partial ARN", "{\"FunctionName\":\"123456789012:function:h-_1\"," RT "," ROLE ","
-	  CODE "}", "h-_1", "provided.al2023", "", "", 128, 3, 512, 0 },
-	{ "null counts as absent", "{" BASE ",\"MemorySize\":null,\"Environment\":null}", "f",
-	  "provided.al2023", "", "", 128, 3, 512, 0 },
-	{ "unknown fields ignored", "{" BASE ",\"VpcConfig\":{},\"Tags\":{\"a\":\"b\"},\"X\":[1]}", "f",
-	  "provided.al2023", "", "", 128, 3, 512, 0 },
-	{ "empty Environment", "{" BASE ",\"Environment\":{}}", "f", "provided.al2023", "", "", 128,
-	  3, 512, 0 },
+    {"defaults", "{" BASE "}", "f", "provided.al2023", "", "", 128, 3, 512, 0},
+    {"everything",
+     "{" BASE ",\"Handler\":\"my.handler\",\"Description\":\"d\","
+     "\"MemorySize\":10240,\"Timeout\":900,\"EphemeralStorage\":{\"Size\":10240},"
+     "\"Environment\":{\"Variables\":{\"A_1\":\"x\",\"bb\":\"\"}},"
+     "\"Architectures\":[\"x86_64\"],\"PackageType\":\"Zip\",\"Publish\":false}",
+     "f", "provided.al2023", "my.handler", "d", 10240, 900, 10240, 2, "A_1", "x"},
+    {"lower bounds",
+     "{" BASE ",\"MemorySize\":128,\"Timeout\":1,\"EphemeralStorage\":{\"Size\":512}}", "f",
+     "provided.al2023", "", "", 128, 1, 512, 0},
+    {"runtime provided", "{\"FunctionName\":\"f\",\"Runtime\":\"provided\"," ROLE "," CODE "}", "f",
+     "provided", "", "", 128, 3, 512, 0},
+    {"name of 64 characters", "{\"FunctionName\":\"" NAME64 "\"," RT "," ROLE "," CODE "}", NAME64,
+     "provided.al2023", "", "", 128, 3, 512, 0},
+    {"name as full ARN",
+     "{\"FunctionName\":\"arn:aws:lambda:us-east-1:123456789012:function:g\"," RT "," ROLE "," CODE
+     "}",
+     "g", "provided.al2023", "", "", 128, 3, 512, 0},
+    {"name as partial ARN",
+     "{\"FunctionName\":\"123456789012:function:h-_1\"," RT "," ROLE "," CODE "}", "h-_1",
+     "provided.al2023", "", "", 128, 3, 512, 0},
+    {"null counts as absent", "{" BASE ",\"MemorySize\":null,\"Environment\":null}", "f",
+     "provided.al2023", "", "", 128, 3, 512, 0},
+    {"unknown fields ignored", "{" BASE ",\"VpcConfig\":{},\"Tags\":{\"a\":\"b\"},\"X\":[1]}", "f",
+     "provided.al2023", "", "", 128, 3, 512, 0},
+    {"empty Environment", "{" BASE ",\"Environment\":{}}", "f", "provided.al2023", "", "", 128, 3,
+     512, 0},
 };
 
 static void check_valid(const struct valid_case *c)
 {
 	struct json_object *req = parse(c->json);
 	struct husk_function *fn = NULL;
-	struct husk_err err = { 0 };
+	struct husk_err err = {0};
 	void *zip = NULL;
 	size_t len = 0;
 	int rc;
@@ -124,7 +130,8 @@ static void check_valid(const struct valid_case *c)
 		  zip && !memcmp(zip, "PK\5\6", 4) && atomic_load(&fn->refs) == 0 && !fn->code_dir;
 
 	if (ok && c->n_env)
-		ok = !strcmp(fn->env[0].key, c->env0_key) && !strcmp(fn->env[0].value, c->env0_value);
+		ok = !strcmp(fn->env[0].key, c->env0_key) &&
+		     !strcmp(fn->env[0].value, c->env0_value);
 	report(c->name, ok,
 	       "got name=%s arn=%s runtime=%s handler=%s memory=%u timeout=%u ephemeral=%u "
 	       "n_env=%zu zip=%zu",
@@ -139,53 +146,97 @@ static const struct invalid_case {
 	const char *name, *json, *type, *word;
 	int status;
 } invalid_cases[] = {
-	{ "missing FunctionName", "{" RT "," ROLE "," CODE "}", HUSK_E_INVALID_PARAM, "FunctionName", 400 },
-	{ "missing Role", "{\"FunctionName\":\"f\"," RT "," CODE "}", HUSK_E_INVALID_PARAM, "Role", 400 },
-	{ "missing Runtime", "{\"FunctionName\":\"f\"," ROLE "," CODE "}", HUSK_E_INVALID_PARAM, "Runtime", 400 },
-	{ "missing Code", "{\"FunctionName\":\"f\"," RT "," ROLE "}", HUSK_E_INVALID_PARAM, "Code", 400 },
-	{ "missing Code.ZipFile", "{\"FunctionName\":\"f\"," RT "," ROLE ",\"Code\":{}}", HUSK_E_INVALID_PARAM, "ZipFile", 400 },
-	{ "bad name characters", "{\"FunctionName\":\"f!x\"," RT "," ROLE "," CODE "}", HUSK_E_INVALID_PARAM, "FunctionName", 400 },
-	{ "name with a dot", "{\"FunctionName\":\"f.x\"," RT "," ROLE "," CODE "}", HUSK_E_INVALID_PARAM, "FunctionName", 400 },
-	{ "empty name", "{\"FunctionName\":\"\"," RT "," ROLE "," CODE "}", HUSK_E_INVALID_PARAM, "FunctionName", 400 },
-	{ "name of 65 characters", "{\"FunctionName\":\"" NAME65 "\"," RT "," ROLE "," CODE "}", HUSK_E_INVALID_PARAM, "FunctionName", 400 },
-	{ "name with a qualifier", "{\"FunctionName\":\"f:1\"," RT "," ROLE "," CODE "}", HUSK_E_INVALID_PARAM, "FunctionName", 400 },
-	{ "ARN of another region", "{\"FunctionName\":\"arn:aws:lambda:eu-west-1:123456789012:function:f\"," RT "," ROLE "," CODE "}", HUSK_E_INVALID_PARAM, "FunctionName", 400 },
-	{ "MemorySize 127", "{" BASE ",\"MemorySize\":127}", HUSK_E_INVALID_PARAM, "MemorySize must be between 128 and 10240 MB, got 127", 400 },
-	{ "MemorySize 10241", "{" BASE ",\"MemorySize\":10241}", HUSK_E_INVALID_PARAM, "MemorySize", 400 },
-	{ "MemorySize huge", "{" BASE ",\"MemorySize\":99999999999999999}", HUSK_E_INVALID_PARAM, "MemorySize", 400 },
-	{ "MemorySize negative", "{" BASE ",\"MemorySize\":-128}", HUSK_E_INVALID_PARAM, "MemorySize", 400 },
-	{ "Timeout 0", "{" BASE ",\"Timeout\":0}", HUSK_E_INVALID_PARAM, "Timeout", 400 },
-	{ "Timeout 901", "{" BASE ",\"Timeout\":901}", HUSK_E_INVALID_PARAM, "Timeout", 400 },
-	{ "EphemeralStorage 511", "{" BASE ",\"EphemeralStorage\":{\"Size\":511}}", HUSK_E_INVALID_PARAM, "EphemeralStorage", 400 },
-	{ "EphemeralStorage 10241", "{" BASE ",\"EphemeralStorage\":{\"Size\":10241}}", HUSK_E_INVALID_PARAM, "EphemeralStorage", 400 },
-	{ "EphemeralStorage without Size", "{" BASE ",\"EphemeralStorage\":{}}", HUSK_E_INVALID_PARAM, "EphemeralStorage", 400 },
-	{ "reserved env var AWS_REGION", "{" BASE ",\"Environment\":{\"Variables\":{\"AWS_REGION\":\"x\"}}}", HUSK_E_INVALID_PARAM, "Environment", 400 },
-	{ "reserved env var _HANDLER", "{" BASE ",\"Environment\":{\"Variables\":{\"_HANDLER\":\"x\"}}}", HUSK_E_INVALID_PARAM, "Environment", 400 },
-	{ "env var name with a digit first", "{" BASE ",\"Environment\":{\"Variables\":{\"1A\":\"x\"}}}", HUSK_E_INVALID_PARAM, "Environment", 400 },
-	{ "env var name of one letter", "{" BASE ",\"Environment\":{\"Variables\":{\"A\":\"x\"}}}", HUSK_E_INVALID_PARAM, "Environment", 400 },
-	{ "env var name with a dash", "{" BASE ",\"Environment\":{\"Variables\":{\"A-B\":\"x\"}}}", HUSK_E_INVALID_PARAM, "Environment", 400 },
-	{ "non-string env value", "{" BASE ",\"Environment\":{\"Variables\":{\"AB\":5}}}", HUSK_E_INVALID_PARAM, "Environment", 400 },
-	{ "env value with NUL", "{" BASE ",\"Environment\":{\"Variables\":{\"AB\":\"a\\u0000b\"}}}", HUSK_E_INVALID_PARAM, "Environment", 400 },
-	{ "Variables not an object", "{" BASE ",\"Environment\":{\"Variables\":[]}}", HUSK_E_INVALID_PARAM, "Environment.Variables", 400 },
-	{ "FunctionName a number", "{\"FunctionName\":5," RT "," ROLE "," CODE "}", HUSK_E_INVALID_PARAM, "FunctionName", 400 },
-	{ "Role a number", "{\"FunctionName\":\"f\"," RT ",\"Role\":1," CODE "}", HUSK_E_INVALID_PARAM, "Role", 400 },
-	{ "empty Role", "{\"FunctionName\":\"f\"," RT ",\"Role\":\"\"," CODE "}", HUSK_E_INVALID_PARAM, "Role", 400 },
-	{ "MemorySize a string", "{" BASE ",\"MemorySize\":\"128\"}", HUSK_E_INVALID_PARAM, "MemorySize", 400 },
-	{ "MemorySize a double", "{" BASE ",\"MemorySize\":128.5}", HUSK_E_INVALID_PARAM, "MemorySize", 400 },
-	{ "Timeout a boolean", "{" BASE ",\"Timeout\":true}", HUSK_E_INVALID_PARAM, "Timeout", 400 },
-	{ "Environment an array", "{" BASE ",\"Environment\":[]}", HUSK_E_INVALID_PARAM, "Environment", 400 },
-	{ "Code a string", "{\"FunctionName\":\"f\"," RT "," ROLE ",\"Code\":\"x\"}", HUSK_E_INVALID_PARAM, "Code", 400 },
-	{ "Handler a number", "{" BASE ",\"Handler\":1}", HUSK_E_INVALID_PARAM, "Handler", 400 },
-	{ "Description of 257", "{" BASE ",\"Description\":\"" NAME64 NAME64 NAME64 NAME64 "x\"}", HUSK_E_INVALID_PARAM, "Description", 400 },
-	{ "unsupported Runtime", "{\"FunctionName\":\"f\",\"Runtime\":\"python3.12\"," ROLE "," CODE "}", HUSK_E_INVALID_PARAM, "runtime parameter of python3.12", 400 },
-	{ "PackageType Image", "{" BASE ",\"PackageType\":\"Image\"}", HUSK_E_INVALID_PARAM, "PackageType", 400 },
-	{ "arm64", "{" BASE ",\"Architectures\":[\"arm64\"]}", HUSK_E_INVALID_PARAM, "Architectures", 400 },
-	{ "two architectures", "{" BASE ",\"Architectures\":[\"x86_64\",\"x86_64\"]}", HUSK_E_INVALID_PARAM, "Architectures", 400 },
-	{ "Publish true", "{" BASE ",\"Publish\":true}", HUSK_E_INVALID_PARAM, "Publish", 400 },
-	{ "code from S3", "{\"FunctionName\":\"f\"," RT "," ROLE ",\"Code\":{\"S3Bucket\":\"b\",\"S3Key\":\"k\"}}", HUSK_E_INVALID_PARAM, "ZipFile", 400 },
-	{ "ZipFile not base64", "{\"FunctionName\":\"f\"," RT "," ROLE ",\"Code\":{\"ZipFile\":\"!!!!\"}}", HUSK_E_INVALID_PARAM, "ZipFile", 400 },
-	{ "ZipFile empty", "{\"FunctionName\":\"f\"," RT "," ROLE ",\"Code\":{\"ZipFile\":\"\"}}", HUSK_E_INVALID_PARAM, "ZipFile", 400 },
-	{ "body an array", "[1]", HUSK_E_INVALID_CONTENT, "JSON object", 400 },
+    {"missing FunctionName", "{" RT "," ROLE "," CODE "}", HUSK_E_INVALID_PARAM, "FunctionName",
+     400},
+    {"missing Role", "{\"FunctionName\":\"f\"," RT "," CODE "}", HUSK_E_INVALID_PARAM, "Role", 400},
+    {"missing Runtime", "{\"FunctionName\":\"f\"," ROLE "," CODE "}", HUSK_E_INVALID_PARAM,
+     "Runtime", 400},
+    {"missing Code", "{\"FunctionName\":\"f\"," RT "," ROLE "}", HUSK_E_INVALID_PARAM, "Code", 400},
+    {"missing Code.ZipFile", "{\"FunctionName\":\"f\"," RT "," ROLE ",\"Code\":{}}",
+     HUSK_E_INVALID_PARAM, "ZipFile", 400},
+    {"bad name characters", "{\"FunctionName\":\"f!x\"," RT "," ROLE "," CODE "}",
+     HUSK_E_INVALID_PARAM, "FunctionName", 400},
+    {"name with a dot", "{\"FunctionName\":\"f.x\"," RT "," ROLE "," CODE "}", HUSK_E_INVALID_PARAM,
+     "FunctionName", 400},
+    {"empty name", "{\"FunctionName\":\"\"," RT "," ROLE "," CODE "}", HUSK_E_INVALID_PARAM,
+     "FunctionName", 400},
+    {"name of 65 characters", "{\"FunctionName\":\"" NAME65 "\"," RT "," ROLE "," CODE "}",
+     HUSK_E_INVALID_PARAM, "FunctionName", 400},
+    {"name with a qualifier", "{\"FunctionName\":\"f:1\"," RT "," ROLE "," CODE "}",
+     HUSK_E_INVALID_PARAM, "FunctionName", 400},
+    {"ARN of another region",
+     "{\"FunctionName\":\"arn:aws:lambda:eu-west-1:123456789012:function:f\"," RT "," ROLE "," CODE
+     "}",
+     HUSK_E_INVALID_PARAM, "FunctionName", 400},
+    {"MemorySize 127", "{" BASE ",\"MemorySize\":127}", HUSK_E_INVALID_PARAM,
+     "MemorySize must be between 128 and 10240 MB, got 127", 400},
+    {"MemorySize 10241", "{" BASE ",\"MemorySize\":10241}", HUSK_E_INVALID_PARAM, "MemorySize",
+     400},
+    {"MemorySize huge", "{" BASE ",\"MemorySize\":99999999999999999}", HUSK_E_INVALID_PARAM,
+     "MemorySize", 400},
+    {"MemorySize negative", "{" BASE ",\"MemorySize\":-128}", HUSK_E_INVALID_PARAM, "MemorySize",
+     400},
+    {"Timeout 0", "{" BASE ",\"Timeout\":0}", HUSK_E_INVALID_PARAM, "Timeout", 400},
+    {"Timeout 901", "{" BASE ",\"Timeout\":901}", HUSK_E_INVALID_PARAM, "Timeout", 400},
+    {"EphemeralStorage 511", "{" BASE ",\"EphemeralStorage\":{\"Size\":511}}", HUSK_E_INVALID_PARAM,
+     "EphemeralStorage", 400},
+    {"EphemeralStorage 10241", "{" BASE ",\"EphemeralStorage\":{\"Size\":10241}}",
+     HUSK_E_INVALID_PARAM, "EphemeralStorage", 400},
+    {"EphemeralStorage without Size", "{" BASE ",\"EphemeralStorage\":{}}", HUSK_E_INVALID_PARAM,
+     "EphemeralStorage", 400},
+    {"reserved env var AWS_REGION",
+     "{" BASE ",\"Environment\":{\"Variables\":{\"AWS_REGION\":\"x\"}}}", HUSK_E_INVALID_PARAM,
+     "Environment", 400},
+    {"reserved env var _HANDLER", "{" BASE ",\"Environment\":{\"Variables\":{\"_HANDLER\":\"x\"}}}",
+     HUSK_E_INVALID_PARAM, "Environment", 400},
+    {"env var name with a digit first", "{" BASE ",\"Environment\":{\"Variables\":{\"1A\":\"x\"}}}",
+     HUSK_E_INVALID_PARAM, "Environment", 400},
+    {"env var name of one letter", "{" BASE ",\"Environment\":{\"Variables\":{\"A\":\"x\"}}}",
+     HUSK_E_INVALID_PARAM, "Environment", 400},
+    {"env var name with a dash", "{" BASE ",\"Environment\":{\"Variables\":{\"A-B\":\"x\"}}}",
+     HUSK_E_INVALID_PARAM, "Environment", 400},
+    {"non-string env value", "{" BASE ",\"Environment\":{\"Variables\":{\"AB\":5}}}",
+     HUSK_E_INVALID_PARAM, "Environment", 400},
+    {"env value with NUL", "{" BASE ",\"Environment\":{\"Variables\":{\"AB\":\"a\\u0000b\"}}}",
+     HUSK_E_INVALID_PARAM, "Environment", 400},
+    {"Variables not an object", "{" BASE ",\"Environment\":{\"Variables\":[]}}",
+     HUSK_E_INVALID_PARAM, "Environment.Variables", 400},
+    {"FunctionName a number", "{\"FunctionName\":5," RT "," ROLE "," CODE "}", HUSK_E_INVALID_PARAM,
+     "FunctionName", 400},
+    {"Role a number", "{\"FunctionName\":\"f\"," RT ",\"Role\":1," CODE "}", HUSK_E_INVALID_PARAM,
+     "Role", 400},
+    {"empty Role", "{\"FunctionName\":\"f\"," RT ",\"Role\":\"\"," CODE "}", HUSK_E_INVALID_PARAM,
+     "Role", 400},
+    {"MemorySize a string", "{" BASE ",\"MemorySize\":\"128\"}", HUSK_E_INVALID_PARAM, "MemorySize",
+     400},
+    {"MemorySize a double", "{" BASE ",\"MemorySize\":128.5}", HUSK_E_INVALID_PARAM, "MemorySize",
+     400},
+    {"Timeout a boolean", "{" BASE ",\"Timeout\":true}", HUSK_E_INVALID_PARAM, "Timeout", 400},
+    {"Environment an array", "{" BASE ",\"Environment\":[]}", HUSK_E_INVALID_PARAM, "Environment",
+     400},
+    {"Code a string", "{\"FunctionName\":\"f\"," RT "," ROLE ",\"Code\":\"x\"}",
+     HUSK_E_INVALID_PARAM, "Code", 400},
+    {"Handler a number", "{" BASE ",\"Handler\":1}", HUSK_E_INVALID_PARAM, "Handler", 400},
+    {"Description of 257", "{" BASE ",\"Description\":\"" NAME64 NAME64 NAME64 NAME64 "x\"}",
+     HUSK_E_INVALID_PARAM, "Description", 400},
+    {"unsupported Runtime", "{\"FunctionName\":\"f\",\"Runtime\":\"python3.12\"," ROLE "," CODE "}",
+     HUSK_E_INVALID_PARAM, "runtime parameter of python3.12", 400},
+    {"PackageType Image", "{" BASE ",\"PackageType\":\"Image\"}", HUSK_E_INVALID_PARAM,
+     "PackageType", 400},
+    {"arm64", "{" BASE ",\"Architectures\":[\"arm64\"]}", HUSK_E_INVALID_PARAM, "Architectures",
+     400},
+    {"two architectures", "{" BASE ",\"Architectures\":[\"x86_64\",\"x86_64\"]}",
+     HUSK_E_INVALID_PARAM, "Architectures", 400},
+    {"Publish true", "{" BASE ",\"Publish\":true}", HUSK_E_INVALID_PARAM, "Publish", 400},
+    {"code from S3",
+     "{\"FunctionName\":\"f\"," RT "," ROLE ",\"Code\":{\"S3Bucket\":\"b\",\"S3Key\":\"k\"}}",
+     HUSK_E_INVALID_PARAM, "ZipFile", 400},
+    {"ZipFile not base64",
+     "{\"FunctionName\":\"f\"," RT "," ROLE ",\"Code\":{\"ZipFile\":\"!!!!\"}}",
+     HUSK_E_INVALID_PARAM, "ZipFile", 400},
+    {"ZipFile empty", "{\"FunctionName\":\"f\"," RT "," ROLE ",\"Code\":{\"ZipFile\":\"\"}}",
+     HUSK_E_INVALID_PARAM, "ZipFile", 400},
+    {"body an array", "[1]", HUSK_E_INVALID_CONTENT, "JSON object", 400},
 };
 
 static void check_invalid(const char *name, const char *json, const char *type, const char *word,
@@ -193,7 +244,7 @@ static void check_invalid(const char *name, const char *json, const char *type, 
 {
 	struct json_object *req = parse(json);
 	struct husk_function *fn = NULL;
-	struct husk_err err = { 0 };
+	struct husk_err err = {0};
 	void *zip = NULL;
 	size_t len = 0;
 	int rc;
@@ -208,7 +259,7 @@ static void check_invalid(const char *name, const char *json, const char *type, 
 	}
 	report(name,
 	       rc < 0 && err.status == status && err.type && !strcmp(err.type, type) &&
-		       strstr(err.msg, word) && !fn && !zip && !strchr(err.msg, '\n'),
+		   strstr(err.msg, word) && !fn && !zip && !strchr(err.msg, '\n'),
 	       "rc=%d status=%d type=%s msg=%s (wanted %s naming '%s')", rc, err.status,
 	       err.type ? err.type : "(null)", err.msg, type, word);
 }
@@ -226,7 +277,7 @@ static void check_generated(void)
 	{
 		struct json_object *req = parse(json);
 		struct husk_function *fn = NULL;
-		struct husk_err err = { 0 };
+		struct husk_err err = {0};
 		void *zip = NULL;
 		size_t len;
 		int rc = husk_fn_from_create(&cfg, req, &fn, &zip, &len, &err);
@@ -256,7 +307,8 @@ static bool same_fn(const struct husk_function *a, const struct husk_function *b
 	    strcmp(a->last_modified, b->last_modified))
 		return false;
 	for (i = 0; i < a->n_env; i++)
-		if (strcmp(a->env[i].key, b->env[i].key) || strcmp(a->env[i].value, b->env[i].value))
+		if (strcmp(a->env[i].key, b->env[i].key) ||
+		    strcmp(a->env[i].value, b->env[i].value))
 			return false;
 	return true;
 }
@@ -331,20 +383,20 @@ static void check_output_shape(void)
 static const struct bad_doc {
 	const char *name, *json, *word;
 } bad_docs[] = {
-	{ "stored doc not JSON", "{", "json" },
-	{ "stored doc an array", "[]", "object" },
-	{ "stored doc without FunctionName", "{\"FunctionArn\":\"a\"}", "FunctionName" },
-	{ "stored doc with a path as RevisionId",
-	  "{\"FunctionName\":\"f\",\"FunctionArn\":\"a\",\"Runtime\":\"provided\",\"Role\":\"r\","
-	  "\"Handler\":\"\",\"Description\":\"\",\"CodeSha256\":\"x\",\"RevisionId\":\"../../etc\","
-	  "\"LastModified\":\"t\",\"CodeSize\":1,\"Timeout\":3,\"MemorySize\":128}",
-	  "RevisionId" },
-	{ "stored doc with MemorySize 1",
-	  "{\"FunctionName\":\"f\",\"FunctionArn\":\"a\",\"Runtime\":\"provided\",\"Role\":\"r\","
-	  "\"Handler\":\"\",\"Description\":\"\",\"CodeSha256\":\"x\","
-	  "\"RevisionId\":\"0f1e2d3c-4b5a-4978-8695-a4b3c2d1e0f9\",\"LastModified\":\"t\","
-	  "\"CodeSize\":1,\"Timeout\":3,\"MemorySize\":1}",
-	  "MemorySize" },
+    {"stored doc not JSON", "{", "json"},
+    {"stored doc an array", "[]", "object"},
+    {"stored doc without FunctionName", "{\"FunctionArn\":\"a\"}", "FunctionName"},
+    {"stored doc with a path as RevisionId",
+     "{\"FunctionName\":\"f\",\"FunctionArn\":\"a\",\"Runtime\":\"provided\",\"Role\":\"r\","
+     "\"Handler\":\"\",\"Description\":\"\",\"CodeSha256\":\"x\",\"RevisionId\":\"../../etc\","
+     "\"LastModified\":\"t\",\"CodeSize\":1,\"Timeout\":3,\"MemorySize\":128}",
+     "RevisionId"},
+    {"stored doc with MemorySize 1",
+     "{\"FunctionName\":\"f\",\"FunctionArn\":\"a\",\"Runtime\":\"provided\",\"Role\":\"r\","
+     "\"Handler\":\"\",\"Description\":\"\",\"CodeSha256\":\"x\","
+     "\"RevisionId\":\"0f1e2d3c-4b5a-4978-8695-a4b3c2d1e0f9\",\"LastModified\":\"t\","
+     "\"CodeSize\":1,\"Timeout\":3,\"MemorySize\":1}",
+     "MemorySize"},
 };
 
 static void check_bad_doc(const struct bad_doc *c)
@@ -361,48 +413,50 @@ static void check_bad_doc(const struct bad_doc *c)
 static const struct ref_case {
 	const char *in, *name, *qualifier; /* name NULL: refused */
 } ref_cases[] = {
-	{ "f", "f", "" },
-	{ "f:$LATEST", "f", "$LATEST" },
-	{ "f:1", "f", "1" },
-	{ "f:prod-2_x", "f", "prod-2_x" },
-	{ "123456789012:function:f", "f", "" },
-	{ "123456789012:function:f:$LATEST", "f", "$LATEST" },
-	{ "arn:aws:lambda:us-east-1:123456789012:function:f", "f", "" },
-	{ "arn:aws:lambda:us-east-1:123456789012:function:f:7", "f", "7" },
-	{ NAME64, NAME64, "" },
-	{ NAME65, NULL, NULL },
-	{ "", NULL, NULL },
-	{ "f:", NULL, NULL },
-	{ "f:a!b", NULL, NULL },
-	{ "f::1", NULL, NULL },
-	{ "f/g", NULL, NULL },
-	{ "a:b:c", NULL, NULL },
-	{ "123456789012:func:f", NULL, NULL },
-	{ "999999999999:function:f", NULL, NULL },
-	{ "arn:aws:lambda:eu-west-1:123456789012:function:f", NULL, NULL },
-	{ "arn:aws:lambda:us-east-1:999999999999:function:f", NULL, NULL },
-	{ "arn:aws:s3:us-east-1:123456789012:function:f", NULL, NULL },
-	{ "arn:aws:lambda:us-east-1:123456789012:layer:f", NULL, NULL },
-	{ "arn:aws:lambda:us-east-1:123456789012:function:f:1:2", NULL, NULL },
-	{ "arn:aws:lambda:us-east-1:123456789012:function:f:1:2:3:4", NULL, NULL },
+    {"f", "f", ""},
+    {"f:$LATEST", "f", "$LATEST"},
+    {"f:1", "f", "1"},
+    {"f:prod-2_x", "f", "prod-2_x"},
+    {"123456789012:function:f", "f", ""},
+    {"123456789012:function:f:$LATEST", "f", "$LATEST"},
+    {"arn:aws:lambda:us-east-1:123456789012:function:f", "f", ""},
+    {"arn:aws:lambda:us-east-1:123456789012:function:f:7", "f", "7"},
+    {NAME64, NAME64, ""},
+    {NAME65, NULL, NULL},
+    {"", NULL, NULL},
+    {"f:", NULL, NULL},
+    {"f:a!b", NULL, NULL},
+    {"f::1", NULL, NULL},
+    {"f/g", NULL, NULL},
+    {"a:b:c", NULL, NULL},
+    {"123456789012:func:f", NULL, NULL},
+    {"999999999999:function:f", NULL, NULL},
+    {"arn:aws:lambda:eu-west-1:123456789012:function:f", NULL, NULL},
+    {"arn:aws:lambda:us-east-1:999999999999:function:f", NULL, NULL},
+    {"arn:aws:s3:us-east-1:123456789012:function:f", NULL, NULL},
+    {"arn:aws:lambda:us-east-1:123456789012:layer:f", NULL, NULL},
+    {"arn:aws:lambda:us-east-1:123456789012:function:f:1:2", NULL, NULL},
+    {"arn:aws:lambda:us-east-1:123456789012:function:f:1:2:3:4", NULL, NULL},
 };
 
 static void check_ref(const struct ref_case *c)
 {
 	struct husk_fn_ref ref;
-	struct husk_err err = { 0 };
+	struct husk_err err = {0};
 	char name[96];
 	int rc = husk_fn_parse_ref(&cfg, c->in, &ref, &err);
 
 	snprintf(name, sizeof(name), "ref '%.60s'%s", c->in, c->name ? "" : " refused");
 	if (c->name)
-		report(name, !rc && !strcmp(ref.name, c->name) && !strcmp(ref.qualifier, c->qualifier),
+		report(name,
+		       !rc && !strcmp(ref.name, c->name) && !strcmp(ref.qualifier, c->qualifier),
 		       "rc=%d name=%s qualifier=%s err=%s", rc, rc ? "" : ref.name,
 		       rc ? "" : ref.qualifier, err.msg);
 	else
 		report(name,
-		       rc == -EINVAL && err.status == 400 && !strcmp(err.type, HUSK_E_INVALID_PARAM) &&
-			       strstr(err.msg, "FunctionName"),
+		       rc == -EINVAL && err.status == 400 &&
+			   !strcmp(err.type, HUSK_E_INVALID_PARAM) &&
+			   strstr(err.msg, "FunctionName"),
 		       "rc=%d msg=%s", rc, err.msg);
 }
 
@@ -411,27 +465,28 @@ static const struct qualifier_case {
 	int rc, status;
 	const char *msg;
 } qualifier_cases[] = {
-	{ "no qualifier", "", NULL, 0, 0, NULL },
-	{ "qualifier $LATEST", "$LATEST", NULL, 0, 0, NULL },
-	{ "?Qualifier=$LATEST", "", "$LATEST", 0, 0, NULL },
-	{ "same qualifier twice", "$LATEST", "$LATEST", 0, 0, NULL },
-	{ "qualifier 1", "1", NULL, -ENOENT, 404,
-	  "Function not found: arn:aws:lambda:us-east-1:123456789012:function:f:1" },
-	{ "?Qualifier=prod", "", "prod", -ENOENT, 404,
-	  "Function not found: arn:aws:lambda:us-east-1:123456789012:function:f:prod" },
-	{ "qualifiers that differ", "$LATEST", "prod", -EINVAL, 400, "qualifier" },
-	{ "?Qualifier= invalid", "", "a b", -EINVAL, 400, "Qualifier" },
+    {"no qualifier", "", NULL, 0, 0, NULL},
+    {"qualifier $LATEST", "$LATEST", NULL, 0, 0, NULL},
+    {"?Qualifier=$LATEST", "", "$LATEST", 0, 0, NULL},
+    {"same qualifier twice", "$LATEST", "$LATEST", 0, 0, NULL},
+    {"qualifier 1", "1", NULL, -ENOENT, 404,
+     "Function not found: arn:aws:lambda:us-east-1:123456789012:function:f:1"},
+    {"?Qualifier=prod", "", "prod", -ENOENT, 404,
+     "Function not found: arn:aws:lambda:us-east-1:123456789012:function:f:prod"},
+    {"qualifiers that differ", "$LATEST", "prod", -EINVAL, 400, "qualifier"},
+    {"?Qualifier= invalid", "", "a b", -EINVAL, 400, "Qualifier"},
 };
 
 static void check_qualifier(const struct qualifier_case *c)
 {
-	struct husk_fn_ref ref = { .name = "f" };
-	struct husk_err err = { 0 };
+	struct husk_fn_ref ref = {.name = "f"};
+	struct husk_err err = {0};
 	int rc;
 
 	strcpy(ref.qualifier, c->ref_qualifier);
 	rc = husk_fn_check_qualifier(&cfg, &ref, c->query, &err);
-	report(c->name, rc == c->rc && (!rc || (err.status == c->status && strstr(err.msg, c->msg))),
+	report(c->name,
+	       rc == c->rc && (!rc || (err.status == c->status && strstr(err.msg, c->msg))),
 	       "rc=%d status=%d msg=%s", rc, err.status, err.msg);
 }
 
@@ -443,28 +498,30 @@ static const struct update_case {
 	size_t n_env;
 	const char *runtime, *revision_id, *word;
 } update_cases[] = {
-	{ "update nothing", "{}", 0, 256, 3, 1, "provided.al2023", NULL, NULL },
-	{ "update MemorySize", "{\"MemorySize\":512}", 0, 512, 3, 1, "provided.al2023", NULL, NULL },
-	{ "update Timeout and Runtime", "{\"Timeout\":60,\"Runtime\":\"provided\"}", 0, 256, 60, 1,
-	  "provided", NULL, NULL },
-	{ "update Environment replaces it", "{\"Environment\":{\"Variables\":{\"K2\":\"a\",\"K3\":\"b\"}}}",
-	  0, 256, 3, 2, "provided.al2023", NULL, NULL },
-	{ "update Environment {} clears it", "{\"Environment\":{}}", 0, 256, 3, 0, "provided.al2023",
-	  NULL, NULL },
-	{ "update with RevisionId", "{\"RevisionId\":\"abc\"}", 0, 256, 3, 1, "provided.al2023", "abc",
-	  NULL },
-	{ "update bad Runtime", "{\"Runtime\":\"nodejs20.x\"}", -EINVAL, 0, 0, 0, NULL, NULL, "runtime" },
-	{ "update Timeout 901", "{\"Timeout\":901}", -EINVAL, 0, 0, 0, NULL, NULL, "Timeout" },
-	{ "update reserved env", "{\"Environment\":{\"Variables\":{\"AWS_SESSION_TOKEN\":\"x\"}}}",
-	  -EINVAL, 0, 0, 0, NULL, NULL, "Environment" },
-	{ "update RevisionId a number", "{\"RevisionId\":1}", -EINVAL, 0, 0, 0, NULL, NULL, "RevisionId" },
+    {"update nothing", "{}", 0, 256, 3, 1, "provided.al2023", NULL, NULL},
+    {"update MemorySize", "{\"MemorySize\":512}", 0, 512, 3, 1, "provided.al2023", NULL, NULL},
+    {"update Timeout and Runtime", "{\"Timeout\":60,\"Runtime\":\"provided\"}", 0, 256, 60, 1,
+     "provided", NULL, NULL},
+    {"update Environment replaces it",
+     "{\"Environment\":{\"Variables\":{\"K2\":\"a\",\"K3\":\"b\"}}}", 0, 256, 3, 2,
+     "provided.al2023", NULL, NULL},
+    {"update Environment {} clears it", "{\"Environment\":{}}", 0, 256, 3, 0, "provided.al2023",
+     NULL, NULL},
+    {"update with RevisionId", "{\"RevisionId\":\"abc\"}", 0, 256, 3, 1, "provided.al2023", "abc",
+     NULL},
+    {"update bad Runtime", "{\"Runtime\":\"nodejs20.x\"}", -EINVAL, 0, 0, 0, NULL, NULL, "runtime"},
+    {"update Timeout 901", "{\"Timeout\":901}", -EINVAL, 0, 0, 0, NULL, NULL, "Timeout"},
+    {"update reserved env", "{\"Environment\":{\"Variables\":{\"AWS_SESSION_TOKEN\":\"x\"}}}",
+     -EINVAL, 0, 0, 0, NULL, NULL, "Environment"},
+    {"update RevisionId a number", "{\"RevisionId\":1}", -EINVAL, 0, 0, 0, NULL, NULL,
+     "RevisionId"},
 };
 
 static void check_update(const struct update_case *c, const struct husk_function *cur)
 {
 	struct json_object *req = parse(c->json);
 	struct husk_function *fn = NULL;
-	struct husk_err err = { 0 };
+	struct husk_err err = {0};
 	const char *rev = NULL;
 	bool ok;
 	int rc = husk_fn_apply_update(cur, req, &fn, &rev, &err);
@@ -489,25 +546,26 @@ static const struct code_case {
 	bool dry_run;
 	const char *revision_id, *word;
 } code_cases[] = {
-	{ "code update", "{\"ZipFile\":\"" ZIP_B64 "\"}", 0, false, NULL, NULL },
-	{ "code update DryRun with RevisionId",
-	  "{\"ZipFile\":\"" ZIP_B64 "\",\"DryRun\":true,\"RevisionId\":\"r\",\"Publish\":false}", 0,
-	  true, "r", NULL },
-	{ "code update without ZipFile", "{}", -EINVAL, false, NULL, "ZipFile" },
-	{ "code update Publish true", "{\"ZipFile\":\"" ZIP_B64 "\",\"Publish\":true}", -EINVAL, false,
-	  NULL, "Publish is not supported: only $LATEST exists" },
-	{ "code update from S3", "{\"S3Bucket\":\"b\",\"S3Key\":\"k\"}", -EINVAL, false, NULL, "ZipFile" },
-	{ "code update arm64", "{\"ZipFile\":\"" ZIP_B64 "\",\"Architectures\":[\"arm64\"]}", -EINVAL,
-	  false, NULL, "Architectures" },
-	{ "code update DryRun a string", "{\"ZipFile\":\"" ZIP_B64 "\",\"DryRun\":\"yes\"}", -EINVAL,
-	  false, NULL, "DryRun" },
+    {"code update", "{\"ZipFile\":\"" ZIP_B64 "\"}", 0, false, NULL, NULL},
+    {"code update DryRun with RevisionId",
+     "{\"ZipFile\":\"" ZIP_B64 "\",\"DryRun\":true,\"RevisionId\":\"r\",\"Publish\":false}", 0,
+     true, "r", NULL},
+    {"code update without ZipFile", "{}", -EINVAL, false, NULL, "ZipFile"},
+    {"code update Publish true", "{\"ZipFile\":\"" ZIP_B64 "\",\"Publish\":true}", -EINVAL, false,
+     NULL, "Publish is not supported: only $LATEST exists"},
+    {"code update from S3", "{\"S3Bucket\":\"b\",\"S3Key\":\"k\"}", -EINVAL, false, NULL,
+     "ZipFile"},
+    {"code update arm64", "{\"ZipFile\":\"" ZIP_B64 "\",\"Architectures\":[\"arm64\"]}", -EINVAL,
+     false, NULL, "Architectures"},
+    {"code update DryRun a string", "{\"ZipFile\":\"" ZIP_B64 "\",\"DryRun\":\"yes\"}", -EINVAL,
+     false, NULL, "DryRun"},
 };
 
 static void check_code_update(const struct code_case *c)
 {
 	struct json_object *req = parse(c->json);
 	struct husk_code_update up;
-	struct husk_err err = { 0 };
+	struct husk_err err = {0};
 	bool ok;
 	int rc = husk_fn_parse_code_update(req, &up, &err);
 
@@ -515,8 +573,8 @@ static void check_code_update(const struct code_case *c)
 		ok = rc == c->rc && !up.zip && strstr(err.msg, c->word);
 	else
 		ok = !rc && up.zip_len == ZIP_LEN && up.dry_run == c->dry_run &&
-		     (c->revision_id ? up.revision_id && !strcmp(up.revision_id, c->revision_id) :
-				       !up.revision_id);
+		     (c->revision_id ? up.revision_id && !strcmp(up.revision_id, c->revision_id)
+				     : !up.revision_id);
 	report(c->name, ok, "rc=%d msg=%s", rc, err.msg);
 	free(up.zip);
 	json_object_put(req);
@@ -526,27 +584,27 @@ static const struct json_case {
 	const char *name, *in;
 	bool ok;
 } json_cases[] = {
-	{ "JSON object", "{\"a\":[1,2]}", true },
-	{ "JSON number", "42", true },
-	{ "JSON null", "null", true },
-	{ "JSON with trailing space", "{} \n", true },
-	{ "JSON with trailing garbage", "{} x", false },
-	{ "two JSON values", "{}{}", false },
-	{ "empty input", "", false },
-	{ "truncated JSON", "{\"a\":", false },
+    {"JSON object", "{\"a\":[1,2]}", true},
+    {"JSON number", "42", true},
+    {"JSON null", "null", true},
+    {"JSON with trailing space", "{} \n", true},
+    {"JSON with trailing garbage", "{} x", false},
+    {"two JSON values", "{}{}", false},
+    {"empty input", "", false},
+    {"truncated JSON", "{\"a\":", false},
 };
 
 static void check_json(const struct json_case *c)
 {
 	struct json_object *obj = NULL;
-	struct husk_err err = { 0 };
+	struct husk_err err = {0};
 	int rc = husk_json_parse(c->in, strlen(c->in), &obj, &err);
 
 	report(c->name,
-	       c->ok ? !rc :
-		       rc == -EINVAL && err.status == 400 &&
-			       !strcmp(err.type, HUSK_E_INVALID_CONTENT) &&
-			       !strncmp(err.msg, "Could not parse request body into json: ", 40),
+	       c->ok ? !rc
+		     : rc == -EINVAL && err.status == 400 &&
+			   !strcmp(err.type, HUSK_E_INVALID_CONTENT) &&
+			   !strncmp(err.msg, "Could not parse request body into json: ", 40),
 	       "rc=%d msg=%s", rc, err.msg);
 	json_object_put(obj);
 }
@@ -555,7 +613,7 @@ static void check_embedded_nul(void)
 {
 	static const char in[] = "{}\0{}";
 	struct json_object *obj = NULL;
-	struct husk_err err = { 0 };
+	struct husk_err err = {0};
 	int rc = husk_json_parse(in, sizeof(in) - 1, &obj, &err);
 
 	report("JSON with an embedded NUL", rc == -EINVAL, "rc=%d", rc);
@@ -596,7 +654,7 @@ static void check_timestamp(void)
 	husk_fn_timestamp(ts);
 	report("LastModified format",
 	       strlen(ts) == 28 && ts[4] == '-' && ts[10] == 'T' && ts[19] == '.' &&
-		       !strcmp(ts + 23, "+0000"),
+		   !strcmp(ts + 23, "+0000"),
 	       "%s", ts);
 }
 
@@ -612,10 +670,11 @@ int main(void)
 			      invalid_cases[i].word, invalid_cases[i].status);
 	check_generated();
 	check_round_trip("round trip, defaults", "{" BASE "}");
-	check_round_trip("round trip, everything",
-			 "{" BASE ",\"Handler\":\"h\",\"Description\":\"d \\\"q\\\" \\u00e9\","
-			 "\"MemorySize\":3008,\"Timeout\":77,\"EphemeralStorage\":{\"Size\":2048},"
-			 "\"Environment\":{\"Variables\":{\"Z1\":\"last\",\"A1\":\"=x\\n\",\"M_m\":\"\"}}}");
+	check_round_trip(
+	    "round trip, everything",
+	    "{" BASE ",\"Handler\":\"h\",\"Description\":\"d \\\"q\\\" \\u00e9\","
+	    "\"MemorySize\":3008,\"Timeout\":77,\"EphemeralStorage\":{\"Size\":2048},"
+	    "\"Environment\":{\"Variables\":{\"Z1\":\"last\",\"A1\":\"=x\\n\",\"M_m\":\"\"}}}");
 	check_output_shape();
 	for (i = 0; i < sizeof(bad_docs) / sizeof(*bad_docs); i++)
 		check_bad_doc(&bad_docs[i]);
@@ -623,7 +682,8 @@ int main(void)
 		check_ref(&ref_cases[i]);
 	for (i = 0; i < sizeof(qualifier_cases) / sizeof(*qualifier_cases); i++)
 		check_qualifier(&qualifier_cases[i]);
-	cur = make_fn("{" BASE ",\"MemorySize\":256,\"Environment\":{\"Variables\":{\"K1\":\"v1\"}}}");
+	cur = make_fn("{" BASE
+		      ",\"MemorySize\":256,\"Environment\":{\"Variables\":{\"K1\":\"v1\"}}}");
 	for (i = 0; i < sizeof(update_cases) / sizeof(*update_cases); i++)
 		check_update(&update_cases[i], cur);
 	husk_fn_free(cur);

@@ -540,10 +540,52 @@ static const char *test_cursor(void)
 	return NULL;
 }
 
+/* SPAWN carries the code mount as SCM_RIGHTS; the receiver gets a working descriptor. */
+static const char *test_passed_fd(void)
+{
+	struct husk_spawn s = {.tmp_mb = 512, .flags = HUSK_SPAWN_CODE_FD};
+	struct iovec iov[] = {IOV(&s, sizeof(s))};
+	struct husk_frame_hdr hdr;
+	const char *why = NULL;
+	char *payload = NULL, c = 0;
+	struct pair p;
+	int pipefd[2], got = -1;
+
+	if (pair_open(&p) || pipe2(pipefd, O_CLOEXEC))
+		return "socketpair or pipe failed";
+	if (husk_frame_send_fd(p.a, HUSK_MSG_SPAWN, iov, 1, pipefd[1]))
+		why = "send with a descriptor failed";
+	else if (husk_frame_recv_fd(p.b, &hdr, &payload, &got) || hdr.len != sizeof(s))
+		why = "receive with a descriptor failed";
+	else if (got < 0 || got == pipefd[1])
+		why = "no new descriptor arrived";
+	else if (write(got, "x", 1) != 1 || read(pipefd[0], &c, 1) != 1 || c != 'x')
+		why = "the passed descriptor is not the pipe";
+	else if (!(fcntl(got, F_GETFD) & FD_CLOEXEC))
+		why = "the passed descriptor is not close-on-exec";
+	free(payload);
+	payload = NULL;
+	if (got >= 0)
+		close(got);
+	/* A receiver that wants none must not leak the descriptor: EOF then shows. */
+	if (!why && husk_frame_send_fd(p.a, HUSK_MSG_SPAWN, iov, 1, pipefd[1]))
+		why = "second send failed";
+	close(pipefd[1]);
+	if (!why && husk_frame_recv(p.b, &hdr, &payload))
+		why = "receive without a descriptor failed";
+	else if (!why && read(pipefd[0], &c, 1) != 0)
+		why = "a descriptor nobody asked for stayed open";
+	free(payload);
+	close(pipefd[0]);
+	pair_close(&p);
+	return why;
+}
+
 static const struct {
 	const char *name;
 	const char *(*run)(void);
 } cases[] = {
+    {"descriptor passed with SPAWN", test_passed_fd},
     {"round trip SPAWN", test_spawn},
     {"round trip INVOKE", test_invoke},
     {"round trip READY", test_ready},
