@@ -367,11 +367,19 @@ teardown()
 	[ $((blocks * bsize)) = $((512 << 20)) ]
 }
 
-@test "data in /tmp does not count against MemorySize (Lambda's /tmp is storage, not memory)" {
+# /tmp is a tmpfs (README.md, "Known differences from Lambda"): its pages are
+# charged to the environment's memory cgroup, so filling it past MemorySize
+# is an out-of-memory error of that function, and nothing worse.
+@test "data in /tmp counts against MemorySize: past it the function is out of memory" {
 	husk_create_ok env-tmp-mem probe '{"MemorySize": 128, "EphemeralStorage": {"Size": 512},
 		"Timeout": 60}'
-	probe 'head -c $((256 << 20)) /dev/zero >/tmp/fill && du -m /tmp/fill; rm -f /tmp/fill' env-tmp-mem
-	grep -qx $'256\t/tmp/fill' <<<"$PROBE_OUT"
+	probe 'head -c $((64 << 20)) /dev/zero >/tmp/fill && du -m /tmp/fill; rm -f /tmp/fill' env-tmp-mem
+	grep -qx $'64\t/tmp/fill' <<<"$PROBE_OUT"
+	husk_invoke env-tmp-mem "$(jq -nc '{cmd: "head -c $((256 << 20)) /dev/zero >/tmp/fill"}')"
+	husk_expect_function_error Runtime.OutOfMemory
+	# huskd goes on, and the function gets a new environment.
+	probe 'echo after' env-tmp-mem
+	[ "$PROBE_OUT" = after ]
 }
 
 @test "the runtime gets the Lambda-Runtime-* headers of its invocation" {

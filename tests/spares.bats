@@ -62,7 +62,9 @@ served_by()
 	probe 'cat /tmp/owner 2>&1; echo $AWS_LAMBDA_FUNCTION_MEMORY_SIZE' spare-c
 	c=$(served_by spare-c)
 	echo "spare-b: $b, spare-c: $c"
-	[ -n "$b" ] && [ -n "$c" ] && [ "$b" != "$c" ]
+	[ -n "$b" ]
+	[ -n "$c" ]
+	[ "$b" != "$c" ]
 	grep -q 'No such file' <<<"$PROBE_OUT"
 	grep -q '^256$' <<<"$PROBE_OUT"
 	# Its limits are the function's, not the spare's.
