@@ -80,7 +80,7 @@ check-unit: all
 .PHONY: test check
 test check: deps
 	$(Q)$(MAKE) --no-print-directory -f $(srctree)/Makefile check-unit
-	$(Q)HUSK_BUILD=$(objtree) HUSK_SRC=$(srctree) bats --print-output-on-failure $(srctree)/tests
+	$(Q)HUSK_BUILD=$(objtree) HUSK_SRC=$(srctree) $(srctree)/scripts/run-bats.sh $(srctree)/tests
 
 .PHONY: bench
 bench: deps

@@ -257,7 +257,7 @@ husk_envs()
 	local d
 
 	for d in $(husk_cg_parents); do
-		[ -d "$d" ] && find "$d" -mindepth 1 -maxdepth 1 -type d -printf '%f\n'
+		[ -d "$d" ] && find "$d" -mindepth 1 -maxdepth 1 -type d -name 'env-*' -printf '%f\n'
 	done | sort -u
 }
 

@@ -1055,6 +1055,35 @@ static int init_hierarchies(struct husk_cgroups *cgs, char *err, size_t errlen)
 	return ret;
 }
 
+/*
+ * The v1 freezer turns a static key on while any group is freezing and off
+ * when the last one thaws, and flipping a static key patches kernel text on
+ * every CPU: milliseconds here, on every freeze and thaw of a lone
+ * environment. An empty group kept frozen for huskd's lifetime holds the key
+ * on, so freezing and thawing environments stays a cheap state change.
+ */
+#define FREEZER_ANCHOR "freezer-anchor"
+
+static void freezer_anchor(const struct husk_cgroups *cgs, bool hold)
+{
+	int f = cgs->role[ROLE_FREEZER];
+	char dir[PATH_MAX + 32], state[PATH_MAX + 64];
+
+	if (f < 0 || cgs->hier[f].v2)
+		return;
+	snprintf(dir, sizeof(dir), "%s/" FREEZER_ANCHOR, cgs->parent_dir[f]);
+	snprintf(state, sizeof(state), "%s/freezer.state", dir);
+	if (hold) {
+		if ((mkdir(dir, 0755) && errno != EEXIST) || write_file(state, "FROZEN"))
+			pr_warn("cgroup: cannot hold %s frozen (freezing will be slower): %s", dir,
+				strerror(errno));
+		return;
+	}
+	write_file(state, "THAWED");
+	if (rmdir(dir) && errno != ENOENT)
+		pr_warn("cgroup: cannot remove %s: %s", dir, strerror(errno));
+}
+
 int husk_cgroups_init(const char *parent_name, struct husk_cgroups **out, char *err, size_t errlen)
 {
 	struct husk_cgroups *cgs;
@@ -1089,6 +1118,7 @@ int husk_cgroups_init(const char *parent_name, struct husk_cgroups **out, char *
 	}
 	probe_features(cgs);
 	build_describe(cgs);
+	freezer_anchor(cgs, true);
 	pr_info("cgroup: %s hierarchy, %s, environments below %s", husk_cg_mode_name(cgs->mode),
 		cgs->describe, cgs->parent_dir[cgs->v2 >= 0 ? cgs->v2 : 0]);
 	*out = cgs;
@@ -1099,6 +1129,7 @@ void husk_cgroups_fini(struct husk_cgroups *cgs)
 {
 	if (!cgs)
 		return;
+	freezer_anchor(cgs, false);
 	remove_groups(cgs, cgs->parent_dir, cgs->parent_rel, false);
 	free_paths(cgs->parent_dir, cgs->parent_rel);
 	free(cgs);

@@ -302,6 +302,7 @@ int husk_env_thaw(struct husk_ctx *ctx, struct husk_env *env)
 
 void husk_env_destroy(struct husk_ctx *ctx, struct husk_env *env)
 {
+	char why[160];
 	siginfo_t si;
 	int rc;
 
@@ -323,8 +324,13 @@ void husk_env_destroy(struct husk_ctx *ctx, struct husk_env *env)
 	}
 	if (env->log_fd >= 0)
 		close(env->log_fd);
-	if (env->err_fd >= 0)
+	if (env->err_fd >= 0) {
+		/* Dead by now, so this does not block: say why a jail never came up. */
+		husk_env_setup_error(env, why, sizeof(why));
+		if (why[0])
+			pr_err("%s: jail setup failed: %s", env->name, why);
 		close(env->err_fd);
+	}
 	if (env->fn)
 		husk_fn_put(env->fn);
 	free(env);

@@ -43,7 +43,7 @@ enum jail_entry_kind {
 struct jail_entry {
 	enum jail_entry_kind kind;
 	char path[PATH_MAX];	/* absolute, below the root mount point */
-	char src[PATH_MAX];	/* host path of a bind */
+	char src[PATH_MAX];	/* host path of a bind, or a link's target */
 	const char *text;	/* link target or file contents */
 	unsigned long flags;	/* flags of a bind's read-only remount */
 };
@@ -118,6 +118,12 @@ static int add_entry(struct jail_entry *tab, unsigned *n, enum jail_entry_kind k
 		e->flags = locked_flags(src) | MS_NOSUID | (dev ? 0 : MS_NODEV);
 	}
 	e->text = text;
+	if (kind == JAIL_LINK) {
+		/* Keep a copy: a target read from the host is on the caller's stack. */
+		if (snprintf(e->src, sizeof(e->src), "%s", text) >= (int)sizeof(e->src))
+			return -ENAMETOOLONG;
+		e->text = e->src;
+	}
 	return 0;
 }
 
@@ -140,9 +146,8 @@ static int add_toplevel(struct husk_jail *j, const char *name)
 		if (n < 0)
 			return -errno;
 		target[n] = '\0';
-		/* Kept for the life of huskd: the child only reads it. */
 		return add_entry(j->root_entries, &j->n_root, JAIL_LINK, j->root, name, NULL,
-				 strdup(target));
+				 target);
 	}
 	if (S_ISDIR(st.st_mode))
 		return add_entry(j->root_entries, &j->n_root, JAIL_BIND_DIR, j->root, name, host,
