@@ -177,8 +177,20 @@ static int cipher_update(EVP_CIPHER_CTX *ctx, uint8_t *out, const uint8_t *in, s
 	return 0;
 }
 
-int husk_seal(const uint8_t key[HUSK_KEY_LEN], const void *in, size_t len, void **out,
-	      size_t *out_len)
+/* Feed the additional authenticated data: bound to the tag, not encrypted. */
+static int cipher_aad(EVP_CIPHER_CTX *ctx, const void *aad, size_t aad_len)
+{
+	int n;
+
+	if (!aad_len)
+		return 0;
+	if (aad_len > INT_MAX || EVP_CipherUpdate(ctx, NULL, &n, aad, (int)aad_len) != 1)
+		return -EIO;
+	return 0;
+}
+
+int husk_seal(const uint8_t key[HUSK_KEY_LEN], const void *aad, size_t aad_len, const void *in,
+	      size_t len, void **out, size_t *out_len)
 {
 	EVP_CIPHER_CTX *ctx;
 	uint8_t *buf;
@@ -197,7 +209,9 @@ int husk_seal(const uint8_t key[HUSK_KEY_LEN], const void *in, size_t len, void 
 	/* AES-GCM's default IV length is the 12 bytes we use. */
 	if (EVP_EncryptInit_ex(ctx, EVP_aes_256_gcm(), NULL, key, buf) != 1)
 		goto out;
-	ret = cipher_update(ctx, buf + GCM_NONCE_LEN, in, len);
+	ret = cipher_aad(ctx, aad, aad_len);
+	if (!ret)
+		ret = cipher_update(ctx, buf + GCM_NONCE_LEN, in, len);
 	if (ret)
 		goto out;
 	ret = -EIO;
@@ -217,8 +231,8 @@ out:
 	return ret;
 }
 
-int husk_unseal(const uint8_t key[HUSK_KEY_LEN], const void *in, size_t len, void **out,
-		size_t *out_len)
+int husk_unseal(const uint8_t key[HUSK_KEY_LEN], const void *aad, size_t aad_len, const void *in,
+		size_t len, void **out, size_t *out_len)
 {
 	const uint8_t *nonce = in, *ct = nonce + GCM_NONCE_LEN;
 	EVP_CIPHER_CTX *ctx;
@@ -237,7 +251,9 @@ int husk_unseal(const uint8_t key[HUSK_KEY_LEN], const void *in, size_t len, voi
 	}
 	if (EVP_DecryptInit_ex(ctx, EVP_aes_256_gcm(), NULL, key, nonce) != 1)
 		goto out;
-	ret = cipher_update(ctx, buf, ct, ct_len);
+	ret = cipher_aad(ctx, aad, aad_len);
+	if (!ret)
+		ret = cipher_update(ctx, buf, ct, ct_len);
 	if (ret)
 		goto out;
 	ret = -EIO;

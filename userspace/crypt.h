@@ -16,13 +16,15 @@ int husk_key_load(const char *path, uint8_t key[HUSK_KEY_LEN]);
 
 /*
  * AES-256-GCM. Sealed layout: 12-byte random nonce, ciphertext, 16-byte tag.
- * Both return a malloc'd buffer in *out. husk_unseal returns -EBADMSG when
- * the tag does not verify.
+ * aad (may be empty) is authenticated, not stored: what the sealed bytes
+ * belong to, so that they cannot be moved to another owner unnoticed. Both
+ * return a malloc'd buffer in *out. husk_unseal returns -EBADMSG when the
+ * tag does not verify (wrong key, modified bytes, or other aad).
  */
-int husk_seal(const uint8_t key[HUSK_KEY_LEN], const void *in, size_t len, void **out,
-	      size_t *out_len);
-int husk_unseal(const uint8_t key[HUSK_KEY_LEN], const void *in, size_t len, void **out,
-		size_t *out_len);
+int husk_seal(const uint8_t key[HUSK_KEY_LEN], const void *aad, size_t aad_len, const void *in,
+	      size_t len, void **out, size_t *out_len);
+int husk_unseal(const uint8_t key[HUSK_KEY_LEN], const void *aad, size_t aad_len, const void *in,
+		size_t len, void **out, size_t *out_len);
 
 /* SHA-256 of buf, base64 encoded as Lambda's CodeSha256 (44 chars + NUL). */
 void husk_sha256_b64(const void *buf, size_t len, char out[48]);

@@ -318,7 +318,8 @@ static int store_write(struct husk_store *st, enum store_stmt id, const char *na
 	if (!name || !config_json || (id != STMT_UPDATE_CONFIG && !zip && zip_len))
 		return -EINVAL;
 	if (id != STMT_UPDATE_CONFIG) {
-		ret = husk_seal(st->key, zip, zip_len, &sealed, &sealed_len);
+		/* Bound to its function: code swapped between rows fails to unseal. */
+		ret = husk_seal(st->key, name, strlen(name), zip, zip_len, &sealed, &sealed_len);
 		if (ret) {
 			pr_err("store: sealing the code of %s failed: %s", name, strerror(-ret));
 			return ret;
@@ -386,10 +387,10 @@ int husk_store_get_code(struct husk_store *st, const char *name, void **zip, siz
 		const void *blob = sqlite3_column_blob(s, 0);
 		size_t blob_len = sqlite3_column_bytes(s, 0);
 
-		ret = husk_unseal(st->key, blob, blob_len, zip, zip_len);
+		ret = husk_unseal(st->key, name, strlen(name), blob, blob_len, zip, zip_len);
 		if (ret == -EBADMSG)
-			pr_err("store: code of %s fails its authentication tag: modified "
-			       "or sealed under another key",
+			pr_err("store: code of %s fails its authentication tag: modified, "
+			       "sealed under another key, or moved from another function",
 			       name);
 	}
 out:

@@ -7,7 +7,9 @@
  *
  * A function is stored as its configuration document (the JSON that
  * GetFunctionConfiguration returns, opaque to the store) and its code
- * package, sealed with AES-256-GCM under the key given at open.
+ * package, sealed with AES-256-GCM under the key given at open and bound to
+ * the function's name (the name is the additional authenticated data), so
+ * code moved from one row to another does not unseal.
  */
 #ifndef HUSK_STORE_H
 #define HUSK_STORE_H

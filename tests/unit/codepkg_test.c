@@ -703,13 +703,13 @@ static void test_seal(struct suite *s)
 	for (i = 0; ok && i < sizeof(lens) / sizeof(lens[0]); i++) {
 		size_t len = lens[i];
 
-		ok = !husk_seal(key, msg, len, &sealed, &slen) && slen == len + 28 &&
-		     !husk_seal(key, msg, len, &sealed2, &slen2);
+		ok = !husk_seal(key, NULL, 0, msg, len, &sealed, &slen) && slen == len + 28 &&
+		     !husk_seal(key, NULL, 0, msg, len, &sealed2, &slen2);
 		if (!ok)
 			break;
 		/* Random nonces: the same message never seals the same way. */
 		ok = memcmp(sealed, sealed2, 12) &&
-		     !husk_unseal(key, sealed, slen, &opened, &olen) && olen == len &&
+		     !husk_unseal(key, NULL, 0, sealed, slen, &opened, &olen) && olen == len &&
 		     !memcmp(opened, msg, len);
 		if (ok)
 			free(opened);
@@ -720,7 +720,7 @@ static void test_seal(struct suite *s)
 	}
 	report(s, "seal/unseal round trip", ok, "lengths 0 to 1 MiB");
 
-	if (husk_seal(key, msg, 1000, &sealed, &slen))
+	if (husk_seal(key, NULL, 0, msg, 1000, &sealed, &slen))
 		die("seal", NULL);
 	{
 		static const size_t at[] = {0, 11, 12, 500, 1011, 1012, 1027};
@@ -728,7 +728,7 @@ static void test_seal(struct suite *s)
 
 		for (i = 0; i < sizeof(at) / sizeof(at[0]); i++) {
 			((uint8_t *)sealed)[at[i]] ^= 0x01;
-			ret = husk_unseal(key, sealed, slen, &opened, &olen);
+			ret = husk_unseal(key, NULL, 0, sealed, slen, &opened, &olen);
 			((uint8_t *)sealed)[at[i]] ^= 0x01;
 			if (ret != -EBADMSG) {
 				bad++;
@@ -738,12 +738,29 @@ static void test_seal(struct suite *s)
 		}
 		report(s, "tampered nonce, ciphertext or tag -> -EBADMSG", !bad,
 		       "%d of %zu flips accepted", bad, sizeof(at) / sizeof(at[0]));
-		ret = husk_unseal(other, sealed, slen, &opened, &olen);
+		ret = husk_unseal(other, NULL, 0, sealed, slen, &opened, &olen);
 		report(s, "wrong key -> -EBADMSG", ret == -EBADMSG, "ret %d", ret);
-		ret = husk_unseal(key, sealed, 27, &opened, &olen);
+		ret = husk_unseal(key, NULL, 0, sealed, 27, &opened, &olen);
 		report(s, "shorter than nonce and tag -> -EBADMSG", ret == -EBADMSG, "ret %d", ret);
-		ret = husk_unseal(key, sealed, slen - 1, &opened, &olen);
+		ret = husk_unseal(key, NULL, 0, sealed, slen - 1, &opened, &olen);
 		report(s, "truncated -> -EBADMSG", ret == -EBADMSG, "ret %d", ret);
+	}
+	free(sealed);
+
+	/* Sealed for one owner (the store uses the function's name), opened as another. */
+	if (husk_seal(key, "alpha", 5, msg, 100, &sealed, &slen))
+		die("seal", NULL);
+	{
+		int ret = husk_unseal(key, "alpha", 5, sealed, slen, &opened, &olen);
+
+		report(s, "same additional data opens", !ret && olen == 100 && !memcmp(opened, msg, 100),
+		       "ret %d", ret);
+		if (!ret)
+			free(opened);
+		ret = husk_unseal(key, "beta", 4, sealed, slen, &opened, &olen);
+		report(s, "other additional data -> -EBADMSG", ret == -EBADMSG, "ret %d", ret);
+		ret = husk_unseal(key, NULL, 0, sealed, slen, &opened, &olen);
+		report(s, "missing additional data -> -EBADMSG", ret == -EBADMSG, "ret %d", ret);
 	}
 	free(sealed);
 	free(msg);

@@ -413,6 +413,29 @@ static void tamper(struct suite *s, const char *name)
 	free(blob);
 }
 
+/* Give function to the sealed code of function from, as someone with the db file could. */
+static void swap_code(struct suite *s, const char *from, const char *to)
+{
+	char db[160];
+	sqlite3 *h;
+	sqlite3_stmt *q;
+
+	snprintf(db, sizeof(db), "%s/husk.db", s->state);
+	if (sqlite3_open(db, &h) != SQLITE_OK)
+		die("sqlite3_open", EIO);
+	sqlite3_busy_timeout(h, 5000);
+	if (sqlite3_prepare_v2(h,
+			       "UPDATE functions SET code = (SELECT code FROM functions WHERE "
+			       "name = ?1) WHERE name = ?2",
+			       -1, &q, NULL) ||
+	    sqlite3_bind_text(q, 1, from, -1, SQLITE_STATIC) ||
+	    sqlite3_bind_text(q, 2, to, -1, SQLITE_STATIC) || sqlite3_step(q) != SQLITE_DONE ||
+	    sqlite3_changes(h) != 1)
+		die(sqlite3_errmsg(h), EIO);
+	sqlite3_finalize(q);
+	sqlite3_close(h);
+}
+
 static int remove_entry(const char *path, const struct stat *sb, int type, struct FTW *ftw)
 {
 	return remove(path) ? -errno : 0;
@@ -466,6 +489,15 @@ int main(void)
 	tamper(&s, "alpha");
 	ret = husk_store_get_code(st, "alpha", &zip, &len);
 	report(&s, "tampered code -> -EBADMSG", ret == -EBADMSG, "ret %d", ret);
+	if (!ret)
+		free(zip);
+
+	ret = insert(st, "delta");
+	if (ret)
+		die("insert delta", ret);
+	swap_code(&s, "beta", "delta");
+	ret = husk_store_get_code(st, "delta", &zip, &len);
+	report(&s, "code moved to another function -> -EBADMSG", ret == -EBADMSG, "ret %d", ret);
 	if (!ret)
 		free(zip);
 	husk_store_close(st);
