@@ -31,7 +31,7 @@ CFLAGS ?= -O2 -g
 WARN := -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers \
 	-Wshadow -Wformat=2 -Wundef
 husk_cflags := -std=gnu11 -D_GNU_SOURCE -DHUSK_VERSION='"$(HUSK_VERSION)"' \
-	-I$(srctree) -I$(srctree)/include -fno-strict-aliasing $(WARN) $(CFLAGS)
+	-I$(srctree) -fno-strict-aliasing $(WARN) $(CFLAGS)
 
 include $(srctree)/Kbuild
 
