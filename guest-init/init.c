@@ -188,20 +188,6 @@ static int init_open(struct husk_init *h)
 	return err;
 }
 
-/* Setting up the function's filesystem failed: the invocation cannot run. */
-static int spawn_failed(struct husk_init *h, const char *why)
-{
-	static const char type[] = "Runtime.Unknown";
-	char body[512];
-	int n;
-
-	pr_init_err("%s", why);
-	n = snprintf(body, sizeof(body), "{\"errorMessage\":\"%s\",\"errorType\":\"%s\"}", why,
-		     type);
-	return husk_send_result(h->channel.fd, HUSK_MSG_INIT_ERROR, "", 0, type, strlen(type), body,
-				(size_t)n);
-}
-
 static int on_spawn(struct husk_init *h, char *payload, size_t len, int code_fd)
 {
 	struct husk_launch_error fail;
@@ -222,10 +208,9 @@ static int on_spawn(struct husk_init *h, char *payload, size_t len, int code_fd)
 		pr_init_err("protocol error: malformed SPAWN (%u bytes)", (unsigned int)len);
 		return -EPROTO;
 	}
-	err = husk_mount_function(code_fd, sp.tmp_mb, msg, sizeof(msg));
-	if (err)
-		return spawn_failed(h, msg);
-	err = husk_runtime_launch(payload, len, &h->runtime, &fail);
+	err = husk_mount_function(code_fd, sp.tmp_mb, &fail);
+	if (!err)
+		err = husk_runtime_launch(payload, len, &h->runtime, &fail);
 	if (!err)
 		return 0;
 	if (fail.step == HUSK_LAUNCH_OK) {

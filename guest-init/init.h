@@ -102,6 +102,8 @@ int husk_send_result(int chan_fd, uint32_t type, const char *id, size_t id_len,
 /* Which part of launching the runtime failed. */
 enum husk_launch_step {
 	HUSK_LAUNCH_OK,
+	HUSK_LAUNCH_MOUNT_CODE, /* attaching the code at /var/task */
+	HUSK_LAUNCH_MOUNT_TMP,	/* mounting /tmp */
 	HUSK_LAUNCH_PIPE,
 	HUSK_LAUNCH_FORK,
 	HUSK_LAUNCH_SIGNALS,
@@ -138,9 +140,10 @@ int husk_runtime_launch(const char *spawn, size_t len, pid_t *pid, struct husk_l
 
 /*
  * Attach the code (a detached mount from huskd, or -1) at /var/task and
- * mount a tmpfs of tmp_mb MiB (0: none) at /tmp. On failure why says what.
+ * mount a tmpfs of tmp_mb MiB (0: none) at /tmp. On failure *fail says
+ * which step, as for husk_runtime_launch().
  */
-int husk_mount_function(int code_fd, uint32_t tmp_mb, char *why, size_t len);
+int husk_mount_function(int code_fd, uint32_t tmp_mb, struct husk_launch_error *fail);
 /* Lambda's error type and JSON body for INIT_ERROR, and a log line. */
 const char *husk_launch_error_type(const struct husk_launch_error *fail);
 int husk_launch_error_json(const struct husk_launch_error *fail, char *buf, size_t size);

@@ -7,7 +7,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
-#include <string.h>
 #include <sys/mount.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -18,22 +17,24 @@
 #define MOVE_MOUNT_F_EMPTY_PATH 0x00000004
 #endif
 
-int husk_mount_function(int code_fd, uint32_t tmp_mb, char *why, size_t len)
+static int failed(struct husk_launch_error *fail, enum husk_launch_step step)
+{
+	*fail = (struct husk_launch_error){ .step = step, .err = errno };
+	return -fail->err;
+}
+
+int husk_mount_function(int code_fd, uint32_t tmp_mb, struct husk_launch_error *fail)
 {
 	char opts[64];
 
 	/* huskd made code_fd with open_tree() and set it read-only, nosuid, nodev. */
 	if (code_fd >= 0 &&
-	    syscall(SYS_move_mount, code_fd, "", AT_FDCWD, "/var/task", MOVE_MOUNT_F_EMPTY_PATH)) {
-		snprintf(why, len, "attaching the code at /var/task: %s", strerror(errno));
-		return -errno;
-	}
+	    syscall(SYS_move_mount, code_fd, "", AT_FDCWD, "/var/task", MOVE_MOUNT_F_EMPTY_PATH))
+		return failed(fail, HUSK_LAUNCH_MOUNT_CODE);
 	if (tmp_mb) {
 		snprintf(opts, sizeof(opts), "size=%um,mode=1777", tmp_mb);
-		if (mount("tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, opts)) {
-			snprintf(why, len, "mounting /tmp (%u MiB): %s", tmp_mb, strerror(errno));
-			return -errno;
-		}
+		if (mount("tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, opts))
+			return failed(fail, HUSK_LAUNCH_MOUNT_TMP);
 	}
 	return 0;
 }

@@ -34,6 +34,8 @@ struct spawn_req {
 
 static const char *const step_names[] = {
     [HUSK_LAUNCH_OK] = "ok",
+    [HUSK_LAUNCH_MOUNT_CODE] = "attaching the code at " TASK_ROOT,
+    [HUSK_LAUNCH_MOUNT_TMP] = "mounting /tmp",
     [HUSK_LAUNCH_PIPE] = "pipe2",
     [HUSK_LAUNCH_FORK] = "fork",
     [HUSK_LAUNCH_SIGNALS] = "resetting signals",

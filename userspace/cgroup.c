@@ -1452,10 +1452,12 @@ static int set_frozen(struct husk_cg *cg, bool frozen, bool wait)
 		return -EOPNOTSUPP;
 	if (cg->cgs->hier[f].v2) {
 		ret = pwrite_str(cg->freeze_fd, frozen ? "1" : "0");
-		ret = ret || !wait ? ret : wait_v2_frozen(cg->events_fd, frozen);
+		if (!ret && wait)
+			ret = wait_v2_frozen(cg->events_fd, frozen);
 	} else {
 		ret = pwrite_str(cg->freeze_fd, state);
-		ret = ret || !wait ? ret : wait_v1_state(cg->freeze_fd, state);
+		if (!ret && wait)
+			ret = wait_v1_state(cg->freeze_fd, state);
 	}
 	if (ret)
 		pr_err("cgroup: %s %s failed: %s", frozen ? "freezing" : "thawing", cg->dir[f],
