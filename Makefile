@@ -22,6 +22,8 @@ quiet_echo = @printf '  %-7s %s\n'
 endif
 
 CC ?= gcc
+CLANG ?= clang
+BPFTOOL ?= bpftool
 PKG_CONFIG ?= pkg-config
 PREFIX ?= /usr/local
 DESTDIR ?=
@@ -31,12 +33,20 @@ CFLAGS ?= -O2 -g
 WARN := -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers \
 	-Wshadow -Wformat=2 -Wundef
 husk_cflags := -std=gnu11 -D_GNU_SOURCE -DHUSK_VERSION='"$(HUSK_VERSION)"' \
-	-I$(srctree) -fno-strict-aliasing $(WARN) $(CFLAGS)
+	-I$(srctree) -I$(objtree)/bpf -fno-strict-aliasing $(WARN) $(CFLAGS)
 
+# BPF: CO-RE objects against the running kernel's BTF, one skeleton each.
+ARCH_BPF := $(shell uname -m | sed 's/x86_64/x86/;s/aarch64/arm64/')
+BTF_VMLINUX ?= /sys/kernel/btf/vmlinux
+bpf_cflags := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH_BPF) -I$(objtree)/bpf -I$(srctree)/bpf \
+	-idirafter /usr/include/$(shell $(CC) -dumpmachine) -Wall -Wno-unused-function
+
+.DEFAULT_GOAL := all
 include $(srctree)/Kbuild
 
 all-progs := $(progs-y)
 all-tests := $(tests-y)
+bpf-skels := $(addprefix $(objtree)/,$(addsuffix .skel.h,$(bpf-y)))
 
 # Per-program rules: objects, cflags from pkg-config, link.
 define prog_template
@@ -52,12 +62,30 @@ endef
 $(foreach p,$(all-progs) $(all-tests),$(eval $(call prog_template,$(p))))
 
 .PHONY: all
-all: $(addprefix $(objtree)/,$(all-progs) $(all-tests))
+all: $(bpf-skels) $(addprefix $(objtree)/,$(all-progs) $(all-tests))
 
-$(objtree)/%.o: $(srctree)/%.c
+$(objtree)/%.o: $(srctree)/%.c | $(bpf-skels)
 	$(quiet_echo) CC $*.o
 	$(Q)mkdir -p $(dir $@)
 	$(Q)$(CC) $(husk_cflags) $(extra_cflags) -MMD -MP -c -o $@ $<
+
+$(objtree)/bpf/vmlinux.h: $(BTF_VMLINUX)
+	$(quiet_echo) GEN bpf/vmlinux.h
+	$(Q)mkdir -p $(dir $@)
+	$(Q)$(BPFTOOL) btf dump file $< format c > $@.tmp && mv $@.tmp $@
+
+$(objtree)/bpf/%.bpf.o: $(srctree)/bpf/%.bpf.c $(objtree)/bpf/vmlinux.h
+	$(quiet_echo) CLANG bpf/$*.bpf.o
+	$(Q)$(CLANG) $(bpf_cflags) -MMD -MP -MF $@.d -MT $@ -c -o $@.tmp.o $< && \
+		$(BPFTOOL) gen object $@ $@.tmp.o && rm -f $@.tmp.o
+
+$(objtree)/bpf/%.skel.h: $(objtree)/bpf/%.bpf.o
+	$(quiet_echo) GEN bpf/$*.skel.h
+	$(Q)$(BPFTOOL) gen skeleton $< name $(subst -,_,$*) > $@.tmp && mv $@.tmp $@
+
+# Keep the objects: huskd and the tests load the skeletons, not the files.
+.SECONDARY: $(addprefix $(objtree)/,$(addsuffix .bpf.o,$(bpf-y)))
+-include $(wildcard $(objtree)/bpf/*.bpf.o.d)
 
 -include $(sort $(all-objs:.o=.d))
 
@@ -95,7 +123,8 @@ install: all
 
 .PHONY: clean
 clean:
-	$(Q)rm -f $(addprefix $(objtree)/,$(all-progs) $(all-tests))
+	$(Q)rm -f $(addprefix $(objtree)/,$(all-progs) $(all-tests)) $(bpf-skels)
+	$(Q)rm -f $(objtree)/bpf/vmlinux.h $(objtree)/bpf/*.bpf.o
 	$(Q)find $(objtree) -name '*.[od]' -not -path '*/.git/*' -delete
 
 .PHONY: format

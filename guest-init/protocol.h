@@ -32,8 +32,10 @@
 #ifndef HUSK_PROTOCOL_H
 #define HUSK_PROTOCOL_H
 
+#include <errno.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 #include <sys/uio.h>
 
 #define HUSK_CHANNEL_FD 3
@@ -61,7 +63,14 @@ struct husk_frame_hdr {
  * SPAWN payload: this struct, then filter_len struct sock_filter
  * instructions (the runtime's seccomp filter, installed after no_new_privs;
  * 0 means none), then env_len bytes of "KEY=VALUE\0" strings: the runtime's
- * whole environment.
+ * whole environment, then fsrules_len bytes of file rules (below).
+ *
+ * With HUSK_SPAWN_LANDLOCK husk-init confines the runtime with Landlock
+ * before exec: everything the runtime may do to files is what the file
+ * rules grant, nothing else (an empty rule list grants nothing). Each rule
+ * is a struct husk_fs_rule followed by path_len bytes of an absolute path
+ * (no NUL), padded with zeros to a multiple of 4 bytes. huskd sets the flag
+ * when BPF LSM does not enforce the file rules itself.
  *
  * An environment is made before it is known which function it will serve
  * (huskd keeps a few ready), so the function's own filesystem comes with
@@ -71,6 +80,53 @@ struct husk_frame_hdr {
  * many MiB at /tmp. Both happen before the runtime starts.
  */
 #define HUSK_SPAWN_CODE_FD 0x1
+#define HUSK_SPAWN_LANDLOCK 0x2
+
+/* What a file rule grants below its path. */
+#define HUSK_FS_READ 0x1  /* read files, list directories */
+#define HUSK_FS_WRITE 0x2 /* write, truncate, create, remove, rename */
+#define HUSK_FS_EXEC 0x4  /* execute files */
+
+#define HUSK_FS_ALL (HUSK_FS_READ | HUSK_FS_WRITE | HUSK_FS_EXEC)
+/* Longest path of a file rule: PATH_MAX less its NUL. */
+#define HUSK_FS_RULE_PATH_MAX 4095u
+
+struct husk_fs_rule {
+	uint32_t access; /* HUSK_FS_* */
+	uint32_t path_len;
+};
+
+/* Bytes that a rule with a path of path_len bytes takes in the rule block. */
+static inline size_t husk_fs_rule_size(size_t path_len)
+{
+	return sizeof(struct husk_fs_rule) + ((path_len + 3) & ~(size_t)3);
+}
+
+/*
+ * Append one file rule at buf + *off (buf holds size bytes) and advance *off.
+ * Size buf with husk_fs_rule_size(strlen(path)) per rule. Returns 0, -EINVAL
+ * for a path that is not absolute or longer than HUSK_FS_RULE_PATH_MAX, or for
+ * access that is empty or not HUSK_FS_*, -ENOSPC when the rule does not fit.
+ * Inline, so huskd, husk-init and the tests share it without linking.
+ */
+static inline int husk_fs_rule_append(void *buf, size_t size, size_t *off, uint32_t access,
+				      const char *path)
+{
+	size_t len = strlen(path), need = husk_fs_rule_size(len);
+	struct husk_fs_rule r = {.access = access, .path_len = (uint32_t)len};
+	char *p;
+
+	if (path[0] != '/' || len > HUSK_FS_RULE_PATH_MAX || !access || (access & ~HUSK_FS_ALL))
+		return -EINVAL;
+	if (*off > size || need > size - *off)
+		return -ENOSPC;
+	p = (char *)buf + *off;
+	memcpy(p, &r, sizeof(r));
+	memcpy(p + sizeof(r), path, len);
+	memset(p + sizeof(r) + len, 0, need - sizeof(r) - len);
+	*off += need;
+	return 0;
+}
 
 struct husk_spawn {
 	uint32_t uid;
@@ -81,6 +137,8 @@ struct husk_spawn {
 	uint32_t env_len;
 	uint32_t tmp_mb; /* size of /tmp; 0: leave /tmp as it is */
 	uint32_t flags;	 /* HUSK_SPAWN_* */
+	uint32_t fsrules_len;
+	uint32_t reserved;
 };
 
 /*

@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "guest-init/init.h"
+#include "guest-init/landlock.h"
 
 #define TASK_ROOT "/var/task"
 
@@ -29,7 +30,8 @@ static const char *const bootstrap_paths[] = {TASK_ROOT "/bootstrap", "/opt/boot
 struct spawn_req {
 	struct husk_spawn hdr;
 	struct sock_fprog filter;
-	char **envp; /* malloc'd array, NULL terminated */
+	char **envp;	     /* malloc'd array, NULL terminated */
+	const char *fsrules; /* hdr.fsrules_len bytes of file rules */
 };
 
 static const char *const step_names[] = {
@@ -47,6 +49,7 @@ static const char *const step_names[] = {
     [HUSK_LAUNCH_SETRESUID] = "setresuid",
     [HUSK_LAUNCH_AMBIENT] = "PR_CAP_AMBIENT_CLEAR_ALL",
     [HUSK_LAUNCH_NO_NEW_PRIVS] = "PR_SET_NO_NEW_PRIVS",
+    [HUSK_LAUNCH_LANDLOCK] = "applying the Landlock file rules",
     [HUSK_LAUNCH_NOFILE] = "setrlimit(RLIMIT_NOFILE)",
     [HUSK_LAUNCH_NPROC] = "setrlimit(RLIMIT_NPROC)",
     [HUSK_LAUNCH_CHDIR] = "chdir(" TASK_ROOT ")",
@@ -102,8 +105,15 @@ static int parse_spawn(const char *payload, size_t len, struct spawn_req *req)
 	err = husk_cursor_span(&c, req->hdr.env_len, &env);
 	if (err)
 		return err;
+	err = husk_cursor_span(&c, req->hdr.fsrules_len, &req->fsrules);
+	if (err)
+		return err;
 	if (c.left)
 		return -EBADMSG;
+	/* Checked even without HUSK_SPAWN_LANDLOCK: a bad block is a bad SPAWN. */
+	err = husk_fs_rules_check(req->fsrules, req->hdr.fsrules_len);
+	if (err)
+		return err;
 	/* The kernel copies the program in; it only needs to stay readable. */
 	req->filter.len = (unsigned short)req->hdr.filter_len;
 	req->filter.filter = (struct sock_filter *)filter;
@@ -147,10 +157,29 @@ static int set_limit(int resource, uint32_t value)
 }
 
 /*
+ * Landlock needs no_new_privs once the capabilities are gone. The rule paths
+ * resolve as the runtime's user, with /var/task and /tmp already mounted.
+ */
+static int confine_files(const struct spawn_req *req)
+{
+	struct husk_landlock_result res;
+	int err;
+
+	err = husk_landlock_apply(req->fsrules, req->hdr.fsrules_len, &res);
+	if (err && res.fail_path)
+		pr_init_err("Landlock file rule %.*s: %s", (int)res.fail_path_len, res.fail_path,
+			    strerror(-err));
+	else if (!err && res.skipped)
+		pr_init_err("Landlock: %u of %u file rules skipped: their paths do not exist",
+			    res.skipped, res.added + res.skipped);
+	return err;
+}
+
+/*
  * Everything between fork and exec, in the order that keeps it possible:
  * credentials while husk-init's capabilities still allow changing them,
- * no_new_privs before seccomp (an unprivileged filter needs it), seccomp
- * last so the filter need not allow the set-up itself.
+ * no_new_privs before Landlock and seccomp (both need it without
+ * capabilities), seccomp last so the filter need not allow the set-up itself.
  */
 static int become_runtime(const struct spawn_req *req, struct husk_launch_error *fail)
 {
@@ -176,6 +205,8 @@ static int become_runtime(const struct spawn_req *req, struct husk_launch_error 
 	STEP(HUSK_LAUNCH_SETRESUID, SYS(setresuid(s->uid, s->uid, s->uid)));
 	STEP(HUSK_LAUNCH_AMBIENT, SYS(prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0)));
 	STEP(HUSK_LAUNCH_NO_NEW_PRIVS, SYS(prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)));
+	if (s->flags & HUSK_SPAWN_LANDLOCK)
+		STEP(HUSK_LAUNCH_LANDLOCK, confine_files(req));
 	/* 0 would leave the runtime unable to open anything: treat it as unset. */
 	if (s->nofile)
 		STEP(HUSK_LAUNCH_NOFILE, set_limit(RLIMIT_NOFILE, s->nofile));

@@ -5,9 +5,10 @@ set -eu
 
 BUILD="gcc make pkg-config clang llvm libbpf-dev libelf-dev zlib1g-dev
 libseccomp-dev libcgroup-dev libjson-c-dev libmicrohttpd-dev libarchive-dev
-libssl-dev libsqlite3-dev libhttp-parser-dev libcurl4-openssl-dev"
+libssl-dev libsqlite3-dev libhttp-parser-dev libcurl4-openssl-dev bpftool
+libnftnl-dev libmnl-dev"
 TEST="bats jq curl zip unzip python3 awscli bubblewrap iproute2 procps
-util-linux cgroup-tools"
+util-linux cgroup-tools nftables"
 
 missing=""
 for p in $BUILD $TEST; do

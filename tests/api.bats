@@ -223,11 +223,12 @@ ARN_PREFIX=arn:aws:lambda:us-east-1:000000000000:function
 	first=$(husk_report)
 	echo "first:  $first"
 	[ "$HTTP_STATUS" = 200 ]
-	[[ "$first" =~ $re$'\tInit Duration: '[0-9.]+' ms'$'\tFreeze Duration: '[0-9.]+' us'$ ]]
+	tel=$'\tSyscalls: [0-9]+ \\([a-z0-9_]+ [0-9]+(, [a-z0-9_]+ [0-9]+)*\\)\tDenials: [0-9]+\tBytes In: [0-9]+\tBytes Out: [0-9]+\tProcesses: [0-9]+\tLost Events: [0-9]+'
+	[[ "$first" =~ $re$'\tInit Duration: '[0-9.]+' ms'$'\tFreeze Duration: '[0-9.]+' us'$tel$ ]]
 	husk_invoke api-report '{}'
 	second=$(husk_report)
 	echo "second: $second"
-	[[ "$second" =~ $re$'\tFreeze Duration: '[0-9.]+' us'$ ]]
+	[[ "$second" =~ $re$'\tFreeze Duration: '[0-9.]+' us'$tel$ ]]
 	[[ "$second" != *"Init Duration"* ]]
 	# Every invocation has its own request id.
 	[ "$(cut -f1 <<<"$first")" != "$(cut -f1 <<<"$second")" ]

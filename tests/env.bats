@@ -254,7 +254,7 @@ teardown()
 	[ "$(jq -r .count <<<"$HTTP_BODY")" = 2 ]
 	husk_wait_for 5 eval '[ "$(cat "$state")" = FROZEN ]'
 	# The report accounts for the freeze it caused.
-	husk_report | grep -qE $'\tFreeze Duration: [0-9.]+ us$'
+	husk_report | grep -qE $'\tFreeze Duration: [0-9.]+ us\t'
 }
 
 @test "the environment's cgroups carry MemorySize and the pids limit in every hierarchy" {

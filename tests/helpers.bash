@@ -76,9 +76,11 @@ husk_instance()
 	HUSK_LOG=$HUSK_TMP/huskd.log
 	HUSK_PIDFILE=$HUSK_TMP/huskd.pid
 	HUSK_CGPARENT=husk-test-$BATS_ROOT_PID-$name
+	HUSK_BPFDIR=/sys/fs/bpf/husk-test-$BATS_ROOT_PID-$name
 	HUSK_PORT=$(husk_free_port)
 	mkdir -p "$HUSK_TMP/zips"
-	export HUSK_TMP HUSK_STATE HUSK_RUN HUSK_SOCK HUSK_LOG HUSK_PIDFILE HUSK_CGPARENT HUSK_PORT
+	export HUSK_TMP HUSK_STATE HUSK_RUN HUSK_SOCK HUSK_LOG HUSK_PIDFILE HUSK_CGPARENT HUSK_PORT \
+		HUSK_BPFDIR
 }
 
 husk_alive()
@@ -118,7 +120,8 @@ husk_daemon_start()
 	echo "--- huskd $* ($(date +%T.%N))" >>"$HUSK_LOG"
 	"$HUSK_BUILD/huskd" --state-dir "$HUSK_STATE" --run-dir "$HUSK_RUN" \
 		--socket "$HUSK_SOCK" --listen "127.0.0.1:$HUSK_PORT" \
-		--cgroup-parent "$HUSK_CGPARENT" "$@" </dev/null >>"$HUSK_LOG" 2>&1 3>&- &
+		--cgroup-parent "$HUSK_CGPARENT" --bpf-dir "$HUSK_BPFDIR" \
+		"$@" </dev/null >>"$HUSK_LOG" 2>&1 3>&- &
 	HUSKD_PID=$!
 	echo "$HUSKD_PID" >"$HUSK_PIDFILE"
 	export HUSKD_PID
@@ -373,8 +376,35 @@ husk_check_leftovers()
 		printf 'leftover mount: %s\n' "$mounts" >&2
 		rc=1
 	fi
+	if [ -e "$HUSK_BPFDIR" ]; then
+		find "$HUSK_BPFDIR" | sed 's/^/leftover BPF pin: /' >&2
+		rc=1
+	fi
+	if husk_bpf_links_of_parent | grep -q .; then
+		husk_bpf_links_of_parent | sed 's/^/leftover BPF program on the cgroup: /' >&2
+		rc=1
+	fi
+	if ip -o link show 2>/dev/null | grep -q ': hsk[0-9]'; then
+		ip -o link show | grep ': hsk[0-9]' | sed 's/^/leftover veth: /' >&2
+		rc=1
+	fi
+	if nft list table ip husk >/dev/null 2>&1; then
+		echo "leftover nftables table ip husk" >&2
+		rc=1
+	fi
 	[ "$rc" = 0 ] || husk_force_cleanup "$procs" "$dirs"
 	return "$rc"
+}
+
+# Programs still attached to our v2 parent group (there should be none once
+# huskd stopped; the group itself is gone then, so this is empty too).
+husk_bpf_links_of_parent()
+{
+	local d
+
+	for d in $(find /sys/fs/cgroup -mindepth 1 -type d -name "$HUSK_CGPARENT" 2>/dev/null); do
+		bpftool cgroup show "$d" 2>/dev/null | tail -n +2
+	done
 }
 
 # Remove what husk_check_leftovers found: our huskd's processes (by pid),
@@ -396,6 +426,12 @@ husk_force_cleanup()
 	while read -r d; do
 		[ -n "$d" ] && find "$d" -depth -type d -exec rmdir {} \; 2>/dev/null
 	done <<<"$dirs"
+	# Unpinning detaches what huskd pinned; then its veths and table.
+	[ -n "${HUSK_BPFDIR:-}" ] && rm -rf "$HUSK_BPFDIR"
+	for d in $(ip -o link show 2>/dev/null | sed -n 's/^[0-9]*: \(hsk[0-9]*\)[@:].*/\1/p'); do
+		ip link del "$d" 2>/dev/null
+	done
+	nft delete table ip husk 2>/dev/null
 	return 0
 }
 

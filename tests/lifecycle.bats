@@ -148,6 +148,42 @@ start_long_invocation()
 	[ "$PROBE_OUT" = served ]
 }
 
+# Program ids behind huskd's pinned links.
+pinned_prog_ids()
+{
+	local l
+	for l in "$HUSK_BPFDIR"/links/*; do
+		bpftool -j link show pinned "$l" | jq -r .prog_id
+	done | sort -n
+}
+
+@test "after SIGKILL the pinned programs keep confining; a restart replaces them, SIGTERM removes them" {
+	husk_daemon_start
+	husk_create_ok probe probe
+	probe 'true'
+	old=$(pinned_prog_ids)
+	[ -n "$old" ]
+	husk_daemon_stop KILL
+	# The pins (and with them the links) outlive a crashed huskd.
+	[ "$(pinned_prog_ids)" = "$old" ]
+	husk_daemon_start
+	grep -q "removing the pins of an earlier run in $HUSK_BPFDIR" "$HUSK_LOG"
+	new=$(pinned_prog_ids)
+	[ -n "$new" ]
+	[ -z "$(comm -12 <(echo "$old") <(echo "$new"))" ]
+	# None of the old programs is loaded any more.
+	for id in $old; do
+		husk_wait_for 10 eval '! bpftool prog show id '"$id"' >/dev/null 2>&1'
+	done
+	probe 'echo served'
+	[ "$PROBE_OUT" = served ]
+	husk_daemon_stop
+	[ ! -e "$HUSK_BPFDIR" ]
+	for id in $new; do
+		husk_wait_for 10 eval '! bpftool prog show id '"$id"' >/dev/null 2>&1'
+	done
+}
+
 @test "huskd refuses bad options with a one-line reason" {
 	for opt in "--cgroup-parent a/b" "--pids-max 1" "--listen 127.0.0.1:99999" \
 		"--idle-timeout -1" "--no-such-option"; do

@@ -1153,6 +1153,11 @@ const char *husk_cg_mode_name(enum husk_cg_mode mode)
 	return "unknown";
 }
 
+const char *husk_cgroups_v2_parent(const struct husk_cgroups *cgs)
+{
+	return cgs->v2 >= 0 ? cgs->parent_dir[cgs->v2] : NULL;
+}
+
 const char *husk_cgroups_describe(const struct husk_cgroups *cgs)
 {
 	return cgs->describe;

@@ -48,6 +48,8 @@ void husk_cgroups_fini(struct husk_cgroups *cgs);
 enum husk_cg_mode husk_cgroups_mode(const struct husk_cgroups *cgs);
 const char *husk_cg_mode_name(enum husk_cg_mode mode);
 /* "memory,pids,cpu,freezer" etc.: where each limit is enforced, for the log. */
+/* The v2 directory of the parent of all environments (where BPF attaches); NULL without v2. */
+const char *husk_cgroups_v2_parent(const struct husk_cgroups *cgs);
 const char *husk_cgroups_describe(const struct husk_cgroups *cgs);
 
 /* Create group name (e.g. "env-42") in every hierarchy with limits. */

@@ -28,6 +28,10 @@ void husk_config_defaults(struct husk_config *cfg)
 		.spares = 2,
 		.cpu = -1,
 		.freeze_idle = true,
+		.bpf_dir = "/sys/fs/bpf/husk",
+		.egress_pool = "100.72.0.0/16",
+		.dns = NULL,
+		.events_kb = 8192,
 	};
 }
 
@@ -47,6 +51,10 @@ static const char usage[] =
 	"  --spares N            environments kept ready for cold starts (default 2)\n"
 	"  --cpu N               pin huskd and environments to CPU N (default: no pinning)\n"
 	"  --no-freeze           keep idle environments running instead of frozen\n"
+	"  --bpf-dir DIR         bpffs directory for husk's pins (default /sys/fs/bpf/husk)\n"
+	"  --egress-pool CIDR    IPv4 pool of environment veths, a /30 each (default 100.72.0.0/16)\n"
+	"  --dns ADDR[,ADDR]     DNS servers for policies with Dns (default: /etc/resolv.conf's)\n"
+	"  --events-kb N         telemetry ring buffer in KiB, a power of two >= 4 (default 8192)\n"
 	"  --region NAME         region in ARNs and AWS_REGION (default us-east-1)\n"
 	"  --account-id ID       account in ARNs (default 000000000000)\n"
 	"  -h, --help            this text\n"
@@ -67,6 +75,10 @@ enum {
 	OPT_NO_FREEZE,
 	OPT_REGION,
 	OPT_ACCOUNT,
+	OPT_BPF_DIR,
+	OPT_EGRESS_POOL,
+	OPT_DNS,
+	OPT_EVENTS_KB,
 };
 
 static const struct option options[] = {
@@ -84,6 +96,10 @@ static const struct option options[] = {
 	{ "no-freeze", no_argument, NULL, OPT_NO_FREEZE },
 	{ "region", required_argument, NULL, OPT_REGION },
 	{ "account-id", required_argument, NULL, OPT_ACCOUNT },
+	{ "bpf-dir", required_argument, NULL, OPT_BPF_DIR },
+	{ "egress-pool", required_argument, NULL, OPT_EGRESS_POOL },
+	{ "dns", required_argument, NULL, OPT_DNS },
+	{ "events-kb", required_argument, NULL, OPT_EVENTS_KB },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, 'V' },
 	{ NULL, 0, NULL, 0 },
@@ -169,6 +185,25 @@ static int parse_one(struct husk_config *cfg, int opt, char *arg)
 	case OPT_NO_FREEZE: cfg->freeze_idle = false; return 0;
 	case OPT_REGION: cfg->region = arg; return 0;
 	case OPT_ACCOUNT: cfg->account_id = arg; return 0;
+	case OPT_BPF_DIR:
+		if (strncmp(arg, "/sys/fs/bpf/", 12) || strstr(arg, "..") || strlen(arg) > 200) {
+			fprintf(stderr, "huskd: --bpf-dir wants a directory below /sys/fs/bpf/, got '%s'\n",
+				arg);
+			return -EINVAL;
+		}
+		cfg->bpf_dir = arg;
+		return 0;
+	case OPT_EGRESS_POOL: cfg->egress_pool = arg; return 0;
+	case OPT_DNS: cfg->dns = arg; return 0;
+	case OPT_EVENTS_KB:
+		if (parse_uint("events-kb", arg, 4, 1u << 20, &v))
+			return -EINVAL;
+		if (v & (v - 1)) {
+			fprintf(stderr, "huskd: --events-kb wants a power of two, got '%s'\n", arg);
+			return -EINVAL;
+		}
+		cfg->events_kb = v;
+		return 0;
 	}
 	return -EINVAL;
 }

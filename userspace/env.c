@@ -16,12 +16,16 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bpf.h"
 #include "cgroup.h"
+#include "egress.h"
 #include "env.h"
 #include "guest-init/protocol.h"
 #include "jail.h"
 #include "log.h"
+#include "policy.h"
 #include "seccomp.h"
+#include "telemetry.h"
 
 /* Lambda gives a function one vCPU at 1769 MB; weight follows memory. */
 static uint32_t cpu_weight_for(unsigned memory_mb)
@@ -96,7 +100,65 @@ static int build_env(struct husk_ctx *ctx, struct husk_env *env, struct env_bloc
 	return b->err;
 }
 
-static int send_spawn(struct husk_ctx *ctx, struct husk_env *env, int code_fd)
+/* What a path is granted by the file lists; exec needs read (the kernel reads what it runs). */
+static uint32_t fs_access(const struct husk_policy *p, const char *path)
+{
+	const struct husk_path_list *lists[] = {&p->read, &p->write, &p->exec};
+	static const uint32_t bits[] = {HUSK_FS_READ, HUSK_FS_WRITE, HUSK_FS_READ | HUSK_FS_EXEC};
+	uint32_t access = 0;
+	size_t k, i;
+
+	for (k = 0; k < 3; k++)
+		for (i = 0; i < lists[k]->n; i++)
+			if (!strcmp(lists[k]->paths[i], path))
+				access |= bits[k];
+	return access;
+}
+
+static bool seen_before(const struct husk_policy *p, size_t k, size_t i)
+{
+	const struct husk_path_list *lists[] = {&p->read, &p->write, &p->exec};
+	const char *path = lists[k]->paths[i];
+	size_t kk, ii;
+
+	for (kk = 0; kk <= k; kk++)
+		for (ii = 0; ii < (kk == k ? i : lists[kk]->n); ii++)
+			if (!strcmp(lists[kk]->paths[ii], path))
+				return true;
+	return false;
+}
+
+/* The SPAWN file rules: one record per distinct path of the policy's lists. */
+static int build_fsrules(const struct husk_policy *p, char **out, size_t *len)
+{
+	const struct husk_path_list *lists[] = {&p->read, &p->write, &p->exec};
+	size_t size = 0, off = 0, k, i;
+	char *buf;
+	int rc = 0;
+
+	for (k = 0; k < 3; k++)
+		for (i = 0; i < lists[k]->n; i++)
+			size += husk_fs_rule_size(strlen(lists[k]->paths[i]));
+	buf = malloc(size ? size : 1);
+	if (!buf)
+		return -ENOMEM;
+	for (k = 0; k < 3 && !rc; k++)
+		for (i = 0; i < lists[k]->n && !rc; i++)
+			if (!seen_before(p, k, i))
+				rc = husk_fs_rule_append(buf, size, &off,
+							 fs_access(p, lists[k]->paths[i]),
+							 lists[k]->paths[i]);
+	if (rc) {
+		free(buf);
+		return rc;
+	}
+	*out = buf;
+	*len = off;
+	return 0;
+}
+
+static int send_spawn(struct husk_ctx *ctx, struct husk_env *env, int code_fd,
+		      const struct husk_filter *filter)
 {
 	struct husk_spawn sp = {
 		.uid = HUSK_RUNTIME_UID,
@@ -107,19 +169,29 @@ static int send_spawn(struct husk_ctx *ctx, struct husk_env *env, int code_fd)
 		.flags = HUSK_SPAWN_CODE_FD,
 	};
 	struct env_block b = { 0 };
-	struct iovec iov[3];
+	struct iovec iov[4];
+	char *fsrules = NULL;
+	size_t fsrules_len = 0;
 	int rc;
 
 	rc = build_env(ctx, env, &b);
+	/* Where BPF LSM does not enforce the file rules, Landlock does, in the jail. */
+	if (!rc && !husk_bpf_engines(ctx->bpf)->lsm) {
+		sp.flags |= HUSK_SPAWN_LANDLOCK;
+		rc = build_fsrules(env->fn->policy, &fsrules, &fsrules_len);
+	}
 	if (rc)
 		goto out;
-	sp.filter_len = ctx->seccomp->len;
+	sp.filter_len = filter->len;
 	sp.env_len = b.len;
+	sp.fsrules_len = (uint32_t)fsrules_len;
 	iov[0] = (struct iovec){ &sp, sizeof(sp) };
-	iov[1] = (struct iovec){ ctx->seccomp->insns, sp.filter_len * sizeof(struct sock_filter) };
+	iov[1] = (struct iovec){ filter->insns, sp.filter_len * sizeof(struct sock_filter) };
 	iov[2] = (struct iovec){ b.buf, b.len };
-	rc = husk_frame_send_fd(env->chan_fd, HUSK_MSG_SPAWN, iov, 3, code_fd);
+	iov[3] = (struct iovec){ fsrules, fsrules_len };
+	rc = husk_frame_send_fd(env->chan_fd, HUSK_MSG_SPAWN, iov, 4, code_fd);
 out:
+	free(fsrules);
 	free(b.buf);
 	return rc;
 }
@@ -186,6 +258,16 @@ int husk_env_create(struct husk_ctx *ctx, unsigned uid_slot, uint64_t id, struct
 			     env->name, strerror(-rc));
 		goto fail;
 	}
+	/* In the maps (loopback only) before husk-init, its first process, runs. */
+	env->cgid = husk_cg_id(env->cg);
+	rc = husk_bpf_env_add(ctx->bpf, env->cgid, uid_slot);
+	if (rc) {
+		husk_err_set(err, 500, HUSK_E_SERVICE, "cannot add %s to the BPF maps: %s",
+			     env->name, strerror(-rc));
+		goto fail;
+	}
+	env->in_bpf = true;
+	husk_tel_env_open(ctx->tel, uid_slot, env->cgid);
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) ||
 	    pipe2(logp, O_CLOEXEC)) {
 		rc = -errno;
@@ -232,9 +314,76 @@ static int open_code(const struct husk_function *fn)
 	return fd;
 }
 
+/* A veth out of the environment's network namespace. */
+static int attach_egress(struct husk_ctx *ctx, struct husk_env *env, struct husk_err *err)
+{
+	char ns[64];
+	int fd, rc;
+
+	if (!ctx->egress) {
+		husk_err_set(err, 500, HUSK_E_SERVICE,
+			     "%s allows egress, but egress networking is not available on this "
+			     "host (see huskd's start-up log)",
+			     env->fn->name);
+		return -EOPNOTSUPP;
+	}
+	snprintf(ns, sizeof(ns), "/proc/%d/ns/net", env->pid);
+	fd = open(ns, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		rc = -errno;
+		husk_err_set(err, 500, HUSK_E_SERVICE, "cannot open %s: %s", ns, strerror(errno));
+		return rc;
+	}
+	rc = husk_egress_attach(ctx->egress, env->uid_slot, fd, env->fn->policy->allow_host,
+				&env->link);
+	close(fd);
+	if (rc) {
+		husk_err_set(err, 500, HUSK_E_SERVICE, "cannot give %s a route out: %s", env->name,
+			     strerror(-rc));
+		return rc;
+	}
+	env->has_link = true;
+	return 0;
+}
+
+/*
+ * The function's policy, before its runtime starts: the seccomp filter (the
+ * default one unless the policy adds rules), the BPF map entries, and a
+ * veth when the policy allows egress.
+ */
+static int apply_policy(struct husk_ctx *ctx, struct husk_env *env, struct husk_filter *filter,
+			struct husk_err *err)
+{
+	const struct husk_policy *p = env->fn->policy;
+	uint64_t denied[HUSK_NR_SYSCALLS / 64];
+	int rc, err_no = 1;
+
+	memcpy(denied, ctx->seccomp_denied, sizeof(denied));
+	if (husk_policy_has_syscall_rules(p)) {
+		rc = husk_seccomp_compile(p, filter);
+		if (!rc)
+			rc = husk_seccomp_denied_set(p, denied, &err_no);
+		if (rc) {
+			husk_err_set(err, 500, HUSK_E_SERVICE,
+				     "cannot compile the seccomp rules of %s: %s", env->fn->name,
+				     strerror(-rc));
+			return rc;
+		}
+	}
+	rc = husk_bpf_env_policy(ctx->bpf, env->cgid, p, denied, err_no, ctx->dns, ctx->n_dns);
+	if (rc) {
+		husk_err_set(err, 500, HUSK_E_SERVICE, "cannot write the policy of %s: %s",
+			     env->name, strerror(-rc));
+		return rc;
+	}
+	env->policy_set = true;
+	return husk_policy_wants_egress(p) ? attach_egress(ctx, env, err) : 0;
+}
+
 int husk_env_bind(struct husk_ctx *ctx, struct husk_env *env, struct husk_function *fn,
 		  struct husk_err *err)
 {
+	struct husk_filter filter = { 0 };
 	int rc, code_fd;
 
 	env->fn = husk_fn_get(fn);
@@ -247,17 +396,23 @@ int husk_env_bind(struct husk_ctx *ctx, struct husk_env *env, struct husk_functi
 			     env->name, strerror(-rc));
 		return rc;
 	}
+	rc = apply_policy(ctx, env, &filter, err);
+	if (rc)
+		return rc;
 	code_fd = open_code(fn);
 	if (code_fd < 0) {
 		husk_err_set(err, 500, HUSK_E_SERVICE, "cannot open the code of %s: %s", fn->name,
 			     strerror(-code_fd));
-		return code_fd;
+		rc = code_fd;
+		goto out;
 	}
-	rc = send_spawn(ctx, env, code_fd);
+	rc = send_spawn(ctx, env, code_fd, filter.insns ? &filter : ctx->seccomp);
 	close(code_fd);
 	if (rc)
 		husk_err_set(err, 500, HUSK_E_SERVICE, "cannot start the runtime of %s: %s",
 			     env->name, strerror(-rc));
+out:
+	husk_filter_free(&filter);
 	return rc;
 }
 
@@ -300,6 +455,24 @@ int husk_env_thaw(struct husk_ctx *ctx, struct husk_env *env)
 	return rc;
 }
 
+/* Undo apply_policy and husk_bpf_env_add, once no process of env is left. */
+static void release_policy(struct husk_ctx *ctx, struct husk_env *env)
+{
+	int rc;
+
+	if (env->has_link) {
+		rc = husk_egress_detach(ctx->egress, &env->link);
+		if (rc)
+			pr_err("%s: veth %s not removed: %s", env->name, env->link.host_if,
+			       strerror(-rc));
+	}
+	if (env->in_bpf) {
+		husk_bpf_env_del(ctx->bpf, env->cgid, env->policy_set ? env->fn->policy : NULL,
+				 ctx->dns, ctx->n_dns);
+		husk_tel_env_close(ctx->tel, env->uid_slot);
+	}
+}
+
 void husk_env_destroy(struct husk_ctx *ctx, struct husk_env *env)
 {
 	char why[160];
@@ -324,6 +497,7 @@ void husk_env_destroy(struct husk_ctx *ctx, struct husk_env *env)
 	}
 	if (env->log_fd >= 0)
 		close(env->log_fd);
+	release_policy(ctx, env);
 	if (env->err_fd >= 0) {
 		/* Dead by now, so this does not block: say why a jail never came up. */
 		husk_env_setup_error(env, why, sizeof(why));

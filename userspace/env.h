@@ -12,6 +12,7 @@
 #include <sys/types.h>
 #include <time.h>
 
+#include "egress.h"
 #include "function.h"
 #include "husk.h"
 
@@ -35,6 +36,11 @@ struct husk_env {
 	int err_fd;		  /* read end of the jail setup error pipe */
 	unsigned uid_slot;	  /* which host uid range it maps */
 	struct husk_cg *cg;
+	uint64_t cgid;		  /* its v2 id: the key of its BPF map entries */
+	bool in_bpf;		  /* husk_envs has it */
+	bool policy_set;	  /* the function's policy is in the maps */
+	bool has_link;		  /* a veth for egress */
+	struct husk_egress_link link;
 	struct timespec created;  /* CLOCK_MONOTONIC */
 	struct timespec last_used;
 	struct timespec bound;	  /* SPAWN sent: the runtime's init starts */

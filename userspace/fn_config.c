@@ -13,7 +13,10 @@
 
 #include "codepkg.h"
 #include "crypt.h"
+#include "err.h"
+#include "json_util.h"
 #include "fn_config.h"
+#include "policy.h"
 
 #define HUSK_DESCRIPTION_MAX 256
 #define HUSK_HANDLER_MAX 128
@@ -45,62 +48,37 @@ static const char *const reserved_env_keys[] = {
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
-static int __attribute__((format(printf, 2, 3))) invalid(struct husk_err *err, const char *fmt, ...)
-{
-	va_list ap;
-
-	err->status = 400;
-	err->type = HUSK_E_INVALID_PARAM;
-	va_start(ap, fmt);
-	vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
-	va_end(ap);
-	return -EINVAL;
-}
-
 static int no_memory(struct husk_err *err)
 {
 	husk_err_set(err, 500, HUSK_E_SERVICE, "out of memory while reading the request");
 	return -ENOMEM;
 }
 
-static const char *type_of(struct json_object *v)
-{
-	return json_type_to_name(json_object_get_type(v));
-}
-
-/* A member of obj; JSON null counts as absent, as it does for Lambda. */
-static struct json_object *member(struct json_object *obj, const char *key)
-{
-	struct json_object *v;
-
-	return json_object_object_get_ex(obj, key, &v) ? v : NULL;
-}
-
 /* *out stays as it is when the member is absent and not required. */
 static int get_string(struct json_object *obj, const char *key, bool required, const char **out,
 		      struct husk_err *err)
 {
-	struct json_object *v = member(obj, key);
+	struct json_object *v = husk_json_member(obj, key);
 
 	if (!v) {
 		if (required)
-			return invalid(err, "%s is required", key);
+			return husk_err_invalid(err, "%s is required", key);
 		return 0;
 	}
 	if (!json_object_is_type(v, json_type_string))
-		return invalid(err, "%s must be a string, got %s", key, type_of(v));
+		return husk_err_invalid(err, "%s must be a string, got %s", key, husk_json_type(v));
 	*out = json_object_get_string(v);
 	return 0;
 }
 
 static int get_bool(struct json_object *obj, const char *key, bool *out, struct husk_err *err)
 {
-	struct json_object *v = member(obj, key);
+	struct json_object *v = husk_json_member(obj, key);
 
 	if (!v)
 		return 0;
 	if (!json_object_is_type(v, json_type_boolean))
-		return invalid(err, "%s must be a boolean, got %s", key, type_of(v));
+		return husk_err_invalid(err, "%s must be a boolean, got %s", key, husk_json_type(v));
 	*out = json_object_get_boolean(v);
 	return 0;
 }
@@ -124,7 +102,7 @@ static int check_uint(struct json_object *v, const struct uint_field *f, unsigne
 	int64_t n;
 
 	if (!json_object_is_type(v, json_type_int))
-		return invalid(err, "%s must be an integer, got %s", f->name, type_of(v));
+		return husk_err_invalid(err, "%s must be an integer, got %s", f->name, husk_json_type(v));
 	n = json_object_get_int64(v);
 	if (n < f->min || n > f->max) {
 		husk_err_set(err, 400, HUSK_E_INVALID_PARAM,
@@ -139,22 +117,22 @@ static int check_uint(struct json_object *v, const struct uint_field *f, unsigne
 static int get_uint(struct json_object *obj, const char *key, const struct uint_field *f,
 		    unsigned *out, struct husk_err *err)
 {
-	struct json_object *v = member(obj, key);
+	struct json_object *v = husk_json_member(obj, key);
 
 	return v ? check_uint(v, f, out, err) : 0;
 }
 
 static int get_ephemeral(struct json_object *obj, unsigned *out, struct husk_err *err)
 {
-	struct json_object *v = member(obj, "EphemeralStorage"), *size;
+	struct json_object *v = husk_json_member(obj, "EphemeralStorage"), *size;
 
 	if (!v)
 		return 0;
 	if (!json_object_is_type(v, json_type_object))
-		return invalid(err, "%s must be an object, got %s", "EphemeralStorage", type_of(v));
-	size = member(v, "Size");
+		return husk_err_invalid(err, "%s must be an object, got %s", "EphemeralStorage", husk_json_type(v));
+	size = husk_json_member(v, "Size");
 	if (!size)
-		return invalid(err, "%s is required", "EphemeralStorage.Size");
+		return husk_err_invalid(err, "%s is required", "EphemeralStorage.Size");
 	return check_uint(size, &ephemeral_field, out, err);
 }
 
@@ -219,7 +197,7 @@ int husk_fn_err_stale_revision(struct husk_err *err)
 
 static int bad_ref(const char *in, struct husk_err *err)
 {
-	return invalid(err,
+	return husk_err_invalid(err,
 		       "FunctionName %.128s is invalid: expected NAME, ACCOUNT:function:NAME or "
 		       "arn:aws:lambda:REGION:ACCOUNT:function:NAME, optionally with :QUALIFIER",
 		       in);
@@ -248,10 +226,10 @@ static int split_ref(const struct husk_config *cfg, const char *in, char **part,
 		return bad_ref(in, err);
 	}
 	if (region && strcmp(region, cfg->region))
-		return invalid(err, "FunctionName %.128s names region %s, not this host's", in,
+		return husk_err_invalid(err, "FunctionName %.128s names region %s, not this host's", in,
 			       region);
 	if (account && strcmp(account, cfg->account_id))
-		return invalid(err, "FunctionName %.128s names account %s, not this host's", in,
+		return husk_err_invalid(err, "FunctionName %.128s names account %s, not this host's", in,
 			       account);
 	return 0;
 }
@@ -265,7 +243,7 @@ int husk_fn_parse_ref(const struct husk_config *cfg, const char *in, struct husk
 	int n = 0, rc;
 
 	if (strlen(in) > HUSK_REF_MAX)
-		return invalid(err, "FunctionName must be at most 256 characters, got %.64s...",
+		return husk_err_invalid(err, "FunctionName must be at most 256 characters, got %.64s...",
 			       in);
 	strcpy(buf, in);
 	while (n < 9) {
@@ -292,7 +270,7 @@ int husk_fn_parse_ref(const struct husk_config *cfg, const char *in, struct husk
 		return -EINVAL;
 	}
 	if (has_qualifier && !valid_qualifier(qualifier))
-		return invalid(err, "FunctionName %.128s has an invalid qualifier %.130s", in,
+		return husk_err_invalid(err, "FunctionName %.128s has an invalid qualifier %.130s", in,
 			       qualifier);
 	strcpy(ref->name, name);
 	strcpy(ref->qualifier, qualifier);
@@ -306,12 +284,12 @@ int husk_fn_check_qualifier(const struct husk_config *cfg, const struct husk_fn_
 
 	if (query_qualifier && *query_qualifier) {
 		if (!valid_qualifier(query_qualifier))
-			return invalid(err,
+			return husk_err_invalid(err,
 				       "Qualifier %.130s is invalid: it must be $LATEST or "
 				       "1 to 128 letters, digits, '-' or '_'",
 				       query_qualifier);
 		if (*q && strcmp(q, query_qualifier))
-			return invalid(err,
+			return husk_err_invalid(err,
 				       "The derived qualifier from the function name (%s) does "
 				       "not match the specified qualifier (%.130s)",
 				       q, query_qualifier);
@@ -362,20 +340,20 @@ static int check_env_var(const char *key, struct json_object *val, size_t *total
 			 struct husk_err *err)
 {
 	if (!valid_env_key(key))
-		return invalid(err,
+		return husk_err_invalid(err,
 			       "Environment variable name %.64s is invalid: it must match "
 			       "[a-zA-Z][a-zA-Z0-9_]+",
 			       key);
 	if (reserved_env_key(key))
-		return invalid(err,
+		return husk_err_invalid(err,
 			       "Environment variable %s is reserved by Lambda and cannot be "
 			       "set",
 			       key);
 	if (!json_object_is_type(val, json_type_string))
-		return invalid(err, "Environment variable %.64s must have a string value, got %s",
-			       key, type_of(val));
+		return husk_err_invalid(err, "Environment variable %.64s must have a string value, got %s",
+			       key, husk_json_type(val));
 	if (strlen(json_object_get_string(val)) != (size_t)json_object_get_string_len(val))
-		return invalid(err, "Environment variable %.64s must not contain a NUL character",
+		return husk_err_invalid(err, "Environment variable %.64s must not contain a NUL character",
 			       key);
 	*total += strlen(key) + json_object_get_string_len(val);
 	if (*total > HUSK_ENV_VARS_MAX_BYTES) {
@@ -398,11 +376,11 @@ static int parse_env(struct json_object *envobj, struct husk_env_var **out, size
 	int rc;
 
 	if (!json_object_is_type(envobj, json_type_object))
-		return invalid(err, "%s must be an object, got %s", "Environment", type_of(envobj));
-	vars = member(envobj, "Variables");
+		return husk_err_invalid(err, "%s must be an object, got %s", "Environment", husk_json_type(envobj));
+	vars = husk_json_member(envobj, "Variables");
 	if (vars && !json_object_is_type(vars, json_type_object))
-		return invalid(err, "%s must be an object, got %s", "Environment.Variables",
-			       type_of(vars));
+		return husk_err_invalid(err, "%s must be an object, got %s", "Environment.Variables",
+			       husk_json_type(vars));
 	env = calloc(vars ? json_object_object_length(vars) + 1 : 1, sizeof(*env));
 	if (!env)
 		return no_memory(err);
@@ -443,6 +421,23 @@ static int replace_env(struct husk_function *fn, struct json_object *envobj, str
 	return 0;
 }
 
+/* Policy: a whole new policy when the member is there (null counts as absent). */
+static int replace_policy(struct husk_function *fn, struct json_object *req, struct husk_err *err)
+{
+	struct json_object *v = husk_json_member(req, "Policy");
+	struct husk_policy *p;
+	int rc;
+
+	if (!v)
+		return 0;
+	rc = husk_policy_parse(v, &p, err);
+	if (rc)
+		return rc;
+	husk_policy_free(fn->policy);
+	fn->policy = p;
+	return 0;
+}
+
 static int check_runtime(const char *runtime, struct husk_err *err)
 {
 	size_t i;
@@ -450,7 +445,7 @@ static int check_runtime(const char *runtime, struct husk_err *err)
 	for (i = 0; i < ARRAY_SIZE(supported_runtimes); i++)
 		if (!strcmp(runtime, supported_runtimes[i]))
 			return 0;
-	return invalid(err,
+	return husk_err_invalid(err,
 		       "The runtime parameter of %.64s is not supported by husk; use %s or "
 		       "provided",
 		       runtime, supported_runtimes[0]);
@@ -474,14 +469,14 @@ static int apply_strings(struct husk_function *fn, struct json_object *req, bool
 
 	rc = get_string(req, "Runtime", false, &runtime, err);
 	if (!rc && create && !runtime)
-		rc = invalid(err, "Runtime is required for a Zip package: use %s or %s",
+		rc = husk_err_invalid(err, "Runtime is required for a Zip package: use %s or %s",
 			     supported_runtimes[0], supported_runtimes[1]);
 	if (!rc && runtime)
 		rc = check_runtime(runtime, err);
 	if (!rc)
 		rc = get_string(req, "Role", create, &role, err);
 	if (!rc && role && (!*role || strlen(role) > HUSK_ROLE_MAX))
-		rc = invalid(err, "Role must be 1 to 2048 characters");
+		rc = husk_err_invalid(err, "Role must be 1 to 2048 characters");
 	if (!rc)
 		rc = get_string(req, "Handler", false, &handler, err);
 	if (!rc && handler)
@@ -504,7 +499,7 @@ static int apply_strings(struct husk_function *fn, struct json_object *req, bool
 /* Timeout, MemorySize, EphemeralStorage and Environment. */
 static int apply_limits(struct husk_function *fn, struct json_object *req, struct husk_err *err)
 {
-	struct json_object *env = member(req, "Environment");
+	struct json_object *env = husk_json_member(req, "Environment");
 	int rc;
 
 	rc = get_uint(req, "Timeout", &timeout_field, &fn->timeout_s, err);
@@ -524,24 +519,24 @@ static int check_publish(struct json_object *req, struct husk_err *err)
 	int rc = get_bool(req, "Publish", &publish, err);
 
 	if (!rc && publish)
-		rc = invalid(err, "Publish is not supported: only $LATEST exists");
+		rc = husk_err_invalid(err, "Publish is not supported: only $LATEST exists");
 	return rc;
 }
 
 static int check_architectures(struct json_object *req, struct husk_err *err)
 {
-	struct json_object *v = member(req, "Architectures"), *a;
+	struct json_object *v = husk_json_member(req, "Architectures"), *a;
 
 	if (!v)
 		return 0;
 	if (!json_object_is_type(v, json_type_array))
-		return invalid(err, "%s must be an array, got %s", "Architectures", type_of(v));
+		return husk_err_invalid(err, "%s must be an array, got %s", "Architectures", husk_json_type(v));
 	if (json_object_array_length(v) != 1)
-		return invalid(err, "Architectures must hold exactly one architecture: x86_64");
+		return husk_err_invalid(err, "Architectures must hold exactly one architecture: x86_64");
 	a = json_object_array_get_idx(v, 0);
 	if (!json_object_is_type(a, json_type_string) ||
 	    strcmp(json_object_get_string(a), "x86_64"))
-		return invalid(err, "Architectures: only x86_64 is supported, got %.32s",
+		return husk_err_invalid(err, "Architectures: only x86_64 is supported, got %.32s",
 			       a ? json_object_get_string(a) : "null");
 	return 0;
 }
@@ -552,7 +547,7 @@ static int check_package_type(struct json_object *req, struct husk_err *err)
 	int rc = get_string(req, "PackageType", false, &type, err);
 
 	if (!rc && strcmp(type, "Zip"))
-		rc = invalid(err, "PackageType %.32s is not supported by husk; only Zip is", type);
+		rc = husk_err_invalid(err, "PackageType %.32s is not supported by husk; only Zip is", type);
 	return rc;
 }
 
@@ -565,9 +560,9 @@ static int decode_zip(const char *field, const char *b64, void **zip, size_t *le
 	if (rc == -ENOMEM)
 		return no_memory(err);
 	if (rc)
-		return invalid(err, "Could not decode %s: it is not valid base64", field);
+		return husk_err_invalid(err, "Could not decode %s: it is not valid base64", field);
 	if (!*len)
-		rc = invalid(err, "%s is empty: it must be a zip archive", field);
+		rc = husk_err_invalid(err, "%s is empty: it must be a zip archive", field);
 	else if (*len > HUSK_CODE_ZIP_MAX) {
 		husk_err_set(err, 413, HUSK_E_ENTITY_TOO_LARGE,
 			     "%s is %zu bytes, more than the %llu bytes of a direct upload", field,
@@ -589,27 +584,27 @@ static int only_zipfile(struct json_object *obj, const char *what, struct husk_e
 	size_t i;
 
 	for (i = 0; i < ARRAY_SIZE(other_code_sources); i++)
-		if (member(obj, other_code_sources[i]))
-			return invalid(err, "%s: only ZipFile is supported by husk, not %s", what,
+		if (husk_json_member(obj, other_code_sources[i]))
+			return husk_err_invalid(err, "%s: only ZipFile is supported by husk, not %s", what,
 				       other_code_sources[i]);
 	return 0;
 }
 
 static int parse_code(struct json_object *req, void **zip, size_t *len, struct husk_err *err)
 {
-	struct json_object *code = member(req, "Code");
+	struct json_object *code = husk_json_member(req, "Code");
 	const char *b64 = NULL;
 	int rc;
 
 	if (!code)
-		return invalid(err, "Code is required: give the package as Code.ZipFile");
+		return husk_err_invalid(err, "Code is required: give the package as Code.ZipFile");
 	if (!json_object_is_type(code, json_type_object))
-		return invalid(err, "%s must be an object, got %s", "Code", type_of(code));
+		return husk_err_invalid(err, "%s must be an object, got %s", "Code", husk_json_type(code));
 	rc = only_zipfile(code, "Code", err);
 	if (!rc)
 		rc = get_string(code, "ZipFile", false, &b64, err);
 	if (!rc && !b64)
-		rc = invalid(err, "Code.ZipFile is required");
+		rc = husk_err_invalid(err, "Code.ZipFile is required");
 	if (!rc)
 		rc = decode_zip("Code.ZipFile", b64, zip, len, err);
 	return rc;
@@ -628,7 +623,8 @@ static struct husk_function *fn_alloc(void)
 	fn->handler = strdup("");
 	fn->description = strdup("");
 	fn->env = calloc(1, sizeof(*fn->env));
-	if (!fn->handler || !fn->description || !fn->env) {
+	fn->policy = husk_policy_default();
+	if (!fn->handler || !fn->description || !fn->env || !fn->policy) {
 		husk_fn_free(fn);
 		return NULL;
 	}
@@ -638,7 +634,7 @@ static struct husk_function *fn_alloc(void)
 static int not_an_object(struct json_object *req, struct husk_err *err)
 {
 	husk_err_set(err, 400, HUSK_E_INVALID_CONTENT,
-		     "The request body must be a JSON object, got %s", type_of(req));
+		     "The request body must be a JSON object, got %s", husk_json_type(req));
 	return -EINVAL;
 }
 
@@ -654,9 +650,9 @@ static int create_fields(const struct husk_config *cfg, struct json_object *req,
 	if (!rc)
 		rc = husk_fn_parse_ref(cfg, name, &ref, err);
 	if (!rc && *ref.qualifier)
-		rc = invalid(err, "FunctionName %.128s must not have a qualifier", name);
+		rc = husk_err_invalid(err, "FunctionName %.128s must not have a qualifier", name);
 	if (!rc && husk_fn_arn(cfg, ref.name, arn, sizeof(arn)))
-		rc = invalid(err, "FunctionName %s makes an ARN that is too long", ref.name);
+		rc = husk_err_invalid(err, "FunctionName %s makes an ARN that is too long", ref.name);
 	if (!rc)
 		rc = set_str(&fn->name, ref.name, err);
 	if (!rc)
@@ -667,6 +663,8 @@ static int create_fields(const struct husk_config *cfg, struct json_object *req,
 		rc = apply_strings(fn, req, true, err);
 	if (!rc)
 		rc = apply_limits(fn, req, err);
+	if (!rc)
+		rc = replace_policy(fn, req, err);
 	if (!rc)
 		rc = check_architectures(req, err);
 	if (!rc)
@@ -714,6 +712,8 @@ int husk_fn_apply_update(const struct husk_function *cur, struct json_object *re
 	if (!rc)
 		rc = apply_limits(fn, req, err);
 	if (!rc)
+		rc = replace_policy(fn, req, err);
+	if (!rc)
 		rc = get_string(req, "RevisionId", false, &rev, err);
 	if (rc) {
 		husk_fn_free(fn);
@@ -737,7 +737,7 @@ int husk_fn_parse_code_update(struct json_object *req, struct husk_code_update *
 	if (!rc)
 		rc = get_string(req, "ZipFile", false, &b64, err);
 	if (!rc && !b64)
-		rc = invalid(err, "ZipFile is required: husk takes code only as a zip upload");
+		rc = husk_err_invalid(err, "ZipFile is required: husk takes code only as a zip upload");
 	if (!rc)
 		rc = get_string(req, "RevisionId", false, &up->revision_id, err);
 	if (!rc)
@@ -791,6 +791,9 @@ struct husk_function *husk_fn_dup(const struct husk_function *src)
 		fn->env[i].key = dup_or_null(src->env[i].key, &failed);
 		fn->env[i].value = dup_or_null(src->env[i].value, &failed);
 	}
+	fn->policy = src->policy ? husk_policy_dup(src->policy) : husk_policy_default();
+	if (!fn->policy)
+		failed = true;
 	if (failed) {
 		husk_fn_free(fn);
 		return NULL;
@@ -860,6 +863,20 @@ static struct json_object *architectures_json(void)
 	return a;
 }
 
+/* The policy in full; a function built without one has the default. */
+static struct json_object *policy_json(const struct husk_function *fn)
+{
+	struct husk_policy *def;
+	struct json_object *o;
+
+	if (fn->policy)
+		return husk_policy_to_json(fn->policy);
+	def = husk_policy_default();
+	o = def ? husk_policy_to_json(def) : NULL;
+	husk_policy_free(def);
+	return o;
+}
+
 struct json_object *husk_fn_to_json(const struct husk_function *fn)
 {
 	struct json_object *o = json_object_new_object();
@@ -889,6 +906,7 @@ struct json_object *husk_fn_to_json(const struct husk_function *fn)
 	rc |= add(o, "Architectures", architectures_json());
 	rc |=
 	    add(o, "EphemeralStorage", one_member("Size", json_object_new_int64(fn->ephemeral_mb)));
+	rc |= add(o, "Policy", policy_json(fn));
 	if (rc) {
 		json_object_put(o);
 		return NULL;
@@ -905,7 +923,7 @@ static int copy_fixed(struct json_object *doc, const char *key, char *dst, size_
 	if (rc)
 		return rc;
 	if (strlen(s) >= size)
-		return invalid(err, "%s is too long: %.64s", key, s);
+		return husk_err_invalid(err, "%s is too long: %.64s", key, s);
 	strcpy(dst, s);
 	return 0;
 }
@@ -916,7 +934,7 @@ static int check_revision_id(const char *rev, struct husk_err *err)
 	size_t n = strspn(rev, "0123456789abcdef-");
 
 	if (n != 36 || rev[n])
-		return invalid(err, "RevisionId %.40s is not a UUID", rev);
+		return husk_err_invalid(err, "RevisionId %.40s is not a UUID", rev);
 	return 0;
 }
 
@@ -936,13 +954,13 @@ static int doc_strings(struct json_object *doc, struct husk_function *fn, struct
 			rc = set_str(dst[i], s, err);
 	}
 	if (!rc && !valid_word(fn->name, HUSK_NAME_MAX))
-		rc = invalid(err, "FunctionName %.80s is invalid", fn->name);
+		rc = husk_err_invalid(err, "FunctionName %.80s is invalid", fn->name);
 	return rc;
 }
 
 static int doc_fields(struct json_object *doc, struct husk_function *fn, struct husk_err *err)
 {
-	struct json_object *size = member(doc, "CodeSize"), *env = member(doc, "Environment");
+	struct json_object *size = husk_json_member(doc, "CodeSize"), *env = husk_json_member(doc, "Environment");
 	int rc;
 
 	rc = doc_strings(doc, fn, err);
@@ -957,13 +975,13 @@ static int doc_fields(struct json_object *doc, struct husk_function *fn, struct 
 				err);
 	if (!rc &&
 	    (!size || !json_object_is_type(size, json_type_int) || json_object_get_int64(size) < 0))
-		rc = invalid(err, "CodeSize must be a non-negative integer");
+		rc = husk_err_invalid(err, "CodeSize must be a non-negative integer");
 	if (!rc)
 		fn->code_size = json_object_get_int64(size);
-	if (!rc && !member(doc, "Timeout"))
-		rc = invalid(err, "%s is required", "Timeout");
-	if (!rc && !member(doc, "MemorySize"))
-		rc = invalid(err, "%s is required", "MemorySize");
+	if (!rc && !husk_json_member(doc, "Timeout"))
+		rc = husk_err_invalid(err, "%s is required", "Timeout");
+	if (!rc && !husk_json_member(doc, "MemorySize"))
+		rc = husk_err_invalid(err, "%s is required", "MemorySize");
 	if (!rc)
 		rc = get_uint(doc, "Timeout", &timeout_field, &fn->timeout_s, err);
 	if (!rc)
@@ -972,6 +990,9 @@ static int doc_fields(struct json_object *doc, struct husk_function *fn, struct 
 		rc = get_ephemeral(doc, &fn->ephemeral_mb, err);
 	if (!rc && env)
 		rc = replace_env(fn, env, err);
+	/* Documents stored before policies existed have none: they get the default. */
+	if (!rc)
+		rc = replace_policy(fn, doc, err);
 	return rc;
 }
 

@@ -7,7 +7,8 @@
  * is also the document the store keeps for every function.
  *
  * Validation errors are InvalidParameterValueException (400) with a message
- * that names the field; unknown fields are ignored, as Lambda does.
+ * that names the field; unknown fields are ignored, as Lambda does, except
+ * inside husk's own "Policy" member (policy.h), where they are refused.
  */
 #ifndef HUSK_FN_CONFIG_H
 #define HUSK_FN_CONFIG_H
@@ -58,7 +59,8 @@ int husk_fn_check_qualifier(const struct husk_config *cfg, const struct husk_fn_
 /*
  * Validate a CreateFunction request. On success *out is a new, unpublished
  * function (name, arn, runtime, handler, role, description, sizes,
- * environment; refs 0) and *zip the decoded Code.ZipFile, both the caller's.
+ * environment, policy: the default when Policy is absent; refs 0) and *zip
+ * the decoded Code.ZipFile, both the caller's.
  */
 int husk_fn_from_create(const struct husk_config *cfg, struct json_object *req,
 			struct husk_function **out, void **zip, size_t *zip_len,
@@ -66,7 +68,8 @@ int husk_fn_from_create(const struct husk_config *cfg, struct json_object *req,
 
 /*
  * Validate an UpdateFunctionConfiguration request and apply it on a copy of
- * cur. *revision_id points into req (the RevisionId precondition) or is NULL.
+ * cur; a Policy member replaces the whole policy, its absence keeps cur's.
+ * *revision_id points into req (the RevisionId precondition) or is NULL.
  */
 int husk_fn_apply_update(const struct husk_function *cur, struct json_object *req,
 			 struct husk_function **out, const char **revision_id,
@@ -86,12 +89,13 @@ int husk_fn_parse_code_update(struct json_object *req, struct husk_code_update *
 /* A deep copy of everything but code_dir, with refs 0; NULL when out of memory. */
 struct husk_function *husk_fn_dup(const struct husk_function *fn);
 
-/* The FunctionConfiguration of fn; NULL when out of memory. */
+/* The FunctionConfiguration of fn, with its Policy in full; NULL when out of memory. */
 struct json_object *husk_fn_to_json(const struct husk_function *fn);
 
 /*
  * The reverse, for documents read back from the store: a new function (refs
- * 0, no code_dir), or -EINVAL with the reason in err.
+ * 0, no code_dir), or -EINVAL with the reason in err. A document without
+ * Policy (stored by an older huskd) gets the default policy.
  */
 int husk_fn_from_json(const char *json, struct husk_function **out, char *err, size_t errlen);
 

@@ -12,17 +12,7 @@
 #include "function.h"
 #include "husk.h"
 #include "log.h"
-
-void husk_err_set(struct husk_err *e, int status, const char *type, const char *fmt, ...)
-{
-	va_list ap;
-
-	e->status = status;
-	e->type = type;
-	va_start(ap, fmt);
-	vsnprintf(e->msg, sizeof(e->msg), fmt, ap);
-	va_end(ap);
-}
+#include "policy.h"
 
 /* Frees fn itself too: every struct husk_function is heap-allocated. */
 void husk_fn_free(struct husk_function *fn)
@@ -43,6 +33,7 @@ void husk_fn_free(struct husk_function *fn)
 	free(fn->role);
 	free(fn->description);
 	free(fn->code_dir);
+	husk_policy_free(fn->policy);
 	free(fn);
 }
 

@@ -23,6 +23,8 @@
 /* Lambda's limit on the environment variables of one function. */
 #define HUSK_ENV_VARS_MAX_BYTES 4096
 
+struct husk_policy;
+
 struct husk_env_var {
 	char *key;
 	char *value;
@@ -46,6 +48,8 @@ struct husk_function {
 	char revision_id[40]; /* a UUID, new for every change */
 	char last_modified[40]; /* 2024-01-02T03:04:05.678+0000 */
 	char *code_dir;	      /* extracted code, mounted at /var/task */
+	/* Never NULL once published; the default policy when none was given. */
+	struct husk_policy *policy;
 };
 
 static inline struct husk_function *husk_fn_get(struct husk_function *fn)

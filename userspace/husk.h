@@ -27,6 +27,10 @@ struct husk_config {
 	unsigned spares;	 /* environments kept ready for cold starts */
 	int cpu;		 /* pin huskd and environments to this CPU, -1 no */
 	bool freeze_idle;	 /* freeze environments between invocations */
+	const char *bpf_dir;	 /* where BPF objects are pinned */
+	const char *egress_pool; /* IPv4 CIDR of environment veths */
+	const char *dns;	 /* "A,B": DNS servers, NULL: from /etc/resolv.conf */
+	unsigned events_kb;	 /* telemetry ring buffer, KiB */
 };
 
 /* Fill in the embedded defaults. */
@@ -69,6 +73,11 @@ struct husk_pool;
 struct husk_api;
 struct husk_jail;
 struct husk_filter;
+struct husk_bpf;
+struct husk_telemetry;
+struct husk_egress;
+
+#define HUSK_DNS_MAX 3
 
 struct husk_ctx {
 	struct husk_config cfg;
@@ -79,6 +88,12 @@ struct husk_ctx {
 	struct husk_api *api;
 	struct husk_jail *jail;	     /* host facts for building jail roots */
 	struct husk_filter *seccomp; /* the runtime's compiled profile */
+	uint64_t seccomp_denied[8];  /* syscalls it answers with an errno, by number */
+	struct husk_bpf *bpf;	     /* programs, maps, pins */
+	struct husk_telemetry *tel;  /* ring-buffer consumer */
+	struct husk_egress *egress;  /* veths and nftables, for policies with egress */
+	uint32_t dns[HUSK_DNS_MAX];  /* IPv4 DNS servers, network byte order */
+	size_t n_dns;
 	int init_fd;	     /* O_PATH fd of husk-init, exec'd in every jail */
 	int lock_fd;	     /* flock'd <run_dir>/huskd.pid */
 	uint8_t code_key[32]; /* AES-256-GCM key for code at rest */

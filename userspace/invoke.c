@@ -335,6 +335,33 @@ static int wait_answer(struct invocation *inv, struct husk_err *err)
 	return 0;
 }
 
+/* The first denials, in huskd's log and the invocation's own (before END). */
+static void log_denials(struct invocation *inv)
+{
+	const struct husk_inv_stats *st = &inv->res->report.stats;
+	const char *id = inv->res->report.request_id;
+	char line[HUSK_TEL_TEXT + 64];
+	unsigned i;
+
+	for (i = 0; i < st->n_denial; i++) {
+		pr_info("%s: DENIED %s", inv->env->name, st->denial[i]);
+		snprintf(line, sizeof(line), "DENIED %s\n", st->denial[i]);
+		tail_add(&inv->tail, line, strlen(line));
+	}
+	if (st->denials_received > st->n_denial) {
+		snprintf(line, sizeof(line), "DENIED %llu more\n",
+			 (unsigned long long)(st->denials_received - st->n_denial));
+		tail_add(&inv->tail, line, strlen(line));
+	}
+	if (st->lost_events) {
+		pr_warn("%s: %llu telemetry events lost (ring buffer full) for RequestId %s",
+			inv->env->name, (unsigned long long)st->lost_events, id);
+		snprintf(line, sizeof(line), "LOST %llu telemetry events (ring buffer full)\n",
+			 (unsigned long long)st->lost_events);
+		tail_add(&inv->tail, line, strlen(line));
+	}
+}
+
 static void finish_report(struct invocation *inv, bool cold, double thaw_us)
 {
 	struct husk_invoke_res *res = inv->res;
@@ -354,7 +381,9 @@ static void finish_report(struct invocation *inv, bool cold, double thaw_us)
 		rep->max_memory_bytes = 0;
 	/* This invocation's thaw, and the freeze that followed the previous one. */
 	rep->freeze_us = thaw_us + env->freeze_us;
+	husk_tel_collect(inv->ctx->tel, env->uid_slot, &rep->stats);
 	husk_report_format(rep, res->report_line, sizeof(res->report_line));
+	log_denials(inv);
 	pr_info("%s", res->report_line);
 }
 
@@ -362,7 +391,7 @@ static int make_tail(struct invocation *inv)
 {
 	struct husk_invoke_res *res = inv->res;
 	const char *id = res->report.request_id;
-	char line[384];
+	char line[sizeof(res->report_line) + 64];
 	struct log_tail full = { .len = 0 };
 
 	snprintf(line, sizeof(line), "START RequestId: %s Version: $LATEST\n", id);

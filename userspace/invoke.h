@@ -13,6 +13,7 @@
 
 #include "function.h"
 #include "husk.h"
+#include "telemetry.h"
 
 struct husk_invoke_req {
 	const char *payload; /* the event, JSON (already checked) */
@@ -31,6 +32,7 @@ struct husk_report {
 	uint64_t max_memory_bytes; /* peak of the environment's memory cgroup */
 	double freeze_us;	   /* thaw before + freeze after, on its own */
 	bool cold;
+	struct husk_inv_stats stats; /* what the environment did (BPF telemetry) */
 };
 
 struct husk_invoke_res {
@@ -40,7 +42,7 @@ struct husk_invoke_res {
 	const char *function_error;
 	char *log_tail_b64; /* malloc'd, when log_tail was asked */
 	struct husk_report report;
-	char report_line[320]; /* "REPORT RequestId: ... " without the newline */
+	char report_line[1024]; /* "REPORT RequestId: ... " without the newline */
 	void *priv;	       /* the environment, busy until the result is freed */
 };
 

@@ -10,6 +10,7 @@
  * host's mount table never changes and nothing needs to be unmounted when
  * the environment goes away.
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -57,6 +58,7 @@ struct husk_jail {
 	struct jail_entry dev_entries[JAIL_ENTRIES_MAX];
 	unsigned n_dev;
 	char dev[300], proc[300];
+	char resolv_conf[128]; /* huskd's DNS servers (reachable with Policy Dns) */
 };
 
 /*
@@ -69,7 +71,7 @@ static const char etc_passwd[] =
 	"nobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n";
 static const char etc_group[] = "root:x:0:\nsbx_user1051:x:990:\nnogroup:x:65534:\n";
 static const char etc_hosts[] = "127.0.0.1\tlocalhost\n::1\tlocalhost\n";
-static const char etc_nsswitch[] = "passwd: files\ngroup: files\nhosts: files\n";
+static const char etc_nsswitch[] = "passwd: files\ngroup: files\nhosts: files dns\n";
 
 static const char *const dev_nodes[] = { "null", "zero", "full", "random", "urandom" };
 
@@ -196,6 +198,9 @@ static int build_root_entries(struct husk_jail *j)
 	if (!err)
 		err = add_entry(tab, &j->n_root, JAIL_FILE, j->root, "etc/nsswitch.conf", NULL,
 				etc_nsswitch);
+	if (!err)
+		err = add_entry(tab, &j->n_root, JAIL_FILE, j->root, "etc/resolv.conf", NULL,
+				j->resolv_conf);
 	for (i = 0; i < sizeof(host_etc) / sizeof(host_etc[0]) && !err; i++)
 		err = add_host_etc(j, host_etc[i]);
 	return err;
@@ -255,6 +260,21 @@ static int check_searchable(const char *dir, char *err, size_t errlen)
 	return 0;
 }
 
+/* nameserver lines for huskd's DNS servers; reachable only where a policy has Dns. */
+static void format_resolv_conf(const struct husk_ctx *ctx, struct husk_jail *j)
+{
+	char addr[INET_ADDRSTRLEN];
+	size_t i, off = 0;
+
+	for (i = 0; i < ctx->n_dns; i++) {
+		inet_ntop(AF_INET, &ctx->dns[i], addr, sizeof(addr));
+		off += snprintf(j->resolv_conf + off, sizeof(j->resolv_conf) - off,
+				"nameserver %s\n", addr);
+		if (off >= sizeof(j->resolv_conf))
+			break;
+	}
+}
+
 int husk_jail_init(struct husk_ctx *ctx, char *err, size_t errlen)
 {
 	struct husk_jail *j;
@@ -283,6 +303,8 @@ int husk_jail_init(struct husk_ctx *ctx, char *err, size_t errlen)
 	if (snprintf(j->dev, sizeof(j->dev), "%s/dev", j->root) >= (int)sizeof(j->dev) ||
 	    snprintf(j->proc, sizeof(j->proc), "%s/proc", j->root) >= (int)sizeof(j->proc))
 		rc = -ENAMETOOLONG;
+	if (!rc)
+		format_resolv_conf(ctx, j);
 	if (!rc)
 		rc = build_root_entries(j);
 	if (!rc)

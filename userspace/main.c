@@ -25,6 +25,7 @@
 #include "crypt.h"
 #include "husk.h"
 #include "jail.h"
+#include "enforce.h"
 #include "log.h"
 #include "pool.h"
 #include "registry.h"
@@ -170,14 +171,20 @@ static int start_isolation(struct husk_ctx *ctx)
 		pr_err("cannot compile the seccomp profile: %s", strerror(-rc));
 		return rc;
 	}
-	rc = husk_jail_init(ctx, err, sizeof(err));
+	rc = husk_enforce_load_dns(ctx);
 	if (rc)
+		return rc;
+	rc = husk_jail_init(ctx, err, sizeof(err));
+	if (rc) {
 		pr_err("jail: %s", err);
-	return rc;
+		return rc;
+	}
+	return husk_enforce_start(ctx);
 }
 
 static void stop_isolation(struct husk_ctx *ctx)
 {
+	husk_enforce_stop(ctx);
 	if (ctx->seccomp) {
 		husk_filter_free(ctx->seccomp);
 		free(ctx->seccomp);

@@ -17,6 +17,7 @@
 #include "jail.h"
 #include "log.h"
 #include "pool.h"
+#include "bpf/husk_abi.h"
 
 struct husk_pool {
 	pthread_mutex_t lock;
@@ -40,7 +41,8 @@ static int slot_alloc(struct husk_pool *p, unsigned *slot)
 {
 	unsigned i;
 
-	for (i = 0; i < HUSK_UID_SLOTS; i++) {
+	/* Slots index the BPF counter array too, which is the smaller. */
+	for (i = 0; i < HUSK_UID_SLOTS && i < HUSK_BPF_MAX_ENVS; i++) {
 		if (!(p->slots[i / 8] & (1u << (i % 8)))) {
 			p->slots[i / 8] |= 1u << (i % 8);
 			*slot = i;

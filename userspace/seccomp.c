@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * The runtime's default seccomp profile: allow by default, deny with EPERM
- * what a function never needs, compiled with libseccomp and exported as the
- * classic BPF program husk-init installs.
+ * The runtime's seccomp profile: by default allow, and deny with EPERM what
+ * a function never needs; a function's policy adds its own syscall rules.
+ * Compiled with libseccomp and exported as the classic BPF program
+ * husk-init installs.
  */
 #include <errno.h>
 #include <linux/sched.h>
@@ -16,6 +17,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "policy.h"
 #include "seccomp.h"
 
 /*
@@ -63,7 +65,43 @@ static const uint64_t clone_ns_flags[] = {
 };
 /* clang-format on */
 
-static int deny_names(scmp_filter_ctx ctx)
+/* A filter being built, and the action of calls no rule matches. */
+struct builder {
+	scmp_filter_ctx ctx;
+	uint32_t def_action;
+};
+
+/* A rule that repeats the default action is redundant, and libseccomp refuses it. */
+static int add_rule(const struct builder *b, uint32_t action, int nr, unsigned int n_cmp,
+		    const struct scmp_arg_cmp *cmp)
+{
+	if (action == b->def_action)
+		return 0;
+	return seccomp_rule_add_array(b->ctx, action, nr, n_cmp, cmp);
+}
+
+static bool nr_in(const uint64_t *bits, int nr)
+{
+	return nr >= 0 && nr < HUSK_SECCOMP_NR_MAX && (bits[nr / 64] >> (nr % 64) & 1);
+}
+
+static void nr_set(uint64_t *bits, int nr)
+{
+	if (nr >= 0 && nr < HUSK_SECCOMP_NR_MAX)
+		bits[nr / 64] |= 1ULL << (nr % 64);
+}
+
+/* Numbers of husk_seccomp_denied on the native ABI; unknown names are skipped. */
+static void default_denied_bits(uint64_t bits[HUSK_SECCOMP_NR_MAX / 64])
+{
+	const char *const *name;
+
+	memset(bits, 0, HUSK_SECCOMP_NR_MAX / 8);
+	for (name = husk_seccomp_denied; *name; name++)
+		nr_set(bits, seccomp_syscall_resolve_name_arch(SCMP_ARCH_NATIVE, *name));
+}
+
+static int deny_names(const struct builder *b)
 {
 	const char *const *name;
 	int nr, ret;
@@ -75,7 +113,7 @@ static int deny_names(scmp_filter_ctx ctx)
 			pr_debug("seccomp: %s does not exist on this architecture, skipped", *name);
 			continue;
 		}
-		ret = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), nr, 0);
+		ret = add_rule(b, SCMP_ACT_ERRNO(EPERM), nr, 0, NULL);
 		if (ret < 0) {
 			pr_err("seccomp: cannot deny %s: %s", *name, strerror(-ret));
 			return ret;
@@ -84,15 +122,25 @@ static int deny_names(scmp_filter_ctx ctx)
 	return 0;
 }
 
-static int deny_clone_namespaces(scmp_filter_ctx ctx)
+static uint64_t clone_ns_mask(void)
 {
+	uint64_t mask = 0;
+	size_t i;
+
+	for (i = 0; i < sizeof(clone_ns_flags) / sizeof(clone_ns_flags[0]); i++)
+		mask |= clone_ns_flags[i];
+	return mask;
+}
+
+static int deny_clone_namespaces(const struct builder *b)
+{
+	struct scmp_arg_cmp cmp;
 	size_t i;
 	int ret;
 
 	for (i = 0; i < sizeof(clone_ns_flags) / sizeof(clone_ns_flags[0]); i++) {
-		ret = seccomp_rule_add(
-		    ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(clone), 1,
-		    SCMP_A0(SCMP_CMP_MASKED_EQ, clone_ns_flags[i], clone_ns_flags[i]));
+		cmp = SCMP_A0(SCMP_CMP_MASKED_EQ, clone_ns_flags[i], clone_ns_flags[i]);
+		ret = add_rule(b, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(clone), 1, &cmp);
 		if (ret < 0) {
 			pr_err("seccomp: cannot restrict clone flags 0x%llx: %s",
 			       (unsigned long long)clone_ns_flags[i], strerror(-ret));
@@ -100,15 +148,15 @@ static int deny_clone_namespaces(scmp_filter_ctx ctx)
 		}
 	}
 	/* clone3 passes its flags in memory a filter cannot read: make libc fall back. */
-	ret = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(ENOSYS), SCMP_SYS(clone3), 0);
+	ret = add_rule(b, SCMP_ACT_ERRNO(ENOSYS), SCMP_SYS(clone3), 0, NULL);
 	if (ret < 0)
 		pr_err("seccomp: cannot answer ENOSYS to clone3: %s", strerror(-ret));
 	return ret;
 }
 
-static int deny_personality_if(scmp_filter_ctx ctx, struct scmp_arg_cmp cmp)
+static int deny_personality_if(const struct builder *b, struct scmp_arg_cmp cmp)
 {
-	int ret = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(personality), 1, cmp);
+	int ret = add_rule(b, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(personality), 1, &cmp);
 
 	if (ret < 0)
 		pr_err("seccomp: cannot restrict personality: %s", strerror(-ret));
@@ -122,18 +170,100 @@ static int deny_personality_if(scmp_filter_ctx ctx, struct scmp_arg_cmp cmp)
  * bit i set while bit i+1 (mod 32) is clear, which holds exactly for the
  * values that are neither all zeros nor all ones.
  */
-static int restrict_personality(scmp_filter_ctx ctx)
+static int restrict_personality(const struct builder *b)
 {
 	uint64_t bit, next, i;
 	int ret;
 
-	ret = deny_personality_if(ctx, SCMP_A0(SCMP_CMP_GT, 0xffffffffULL));
+	ret = deny_personality_if(b, SCMP_A0(SCMP_CMP_GT, 0xffffffffULL));
 	for (i = 0; !ret && i < 32; i++) {
 		bit = 1ULL << i;
 		next = 1ULL << ((i + 1) % 32);
-		ret = deny_personality_if(ctx, SCMP_A0(SCMP_CMP_MASKED_EQ, bit | next, bit));
+		ret = deny_personality_if(b, SCMP_A0(SCMP_CMP_MASKED_EQ, bit | next, bit));
 	}
 	return ret;
+}
+
+static int add_default_rules(const struct builder *b)
+{
+	int ret = deny_names(b);
+
+	if (!ret)
+		ret = deny_clone_namespaces(b);
+	if (!ret)
+		ret = restrict_personality(b);
+	return ret;
+}
+
+static uint32_t policy_action(const struct husk_policy *p)
+{
+	switch (p->sys_action) {
+	case HUSK_SYS_KILL:
+		return SCMP_ACT_KILL_PROCESS;
+	case HUSK_SYS_LOG:
+		return SCMP_ACT_LOG;
+	case HUSK_SYS_ERRNO:
+	default:
+		return SCMP_ACT_ERRNO(p->sys_errno);
+	}
+}
+
+static bool allow_mode(const struct husk_policy *p)
+{
+	return p && p->sys_mode == HUSK_SYS_ALLOW;
+}
+
+/*
+ * Give nr the action where the default profile lets it through. An
+ * unconditional rule would override the profile's argument checks (in
+ * libseccomp the rule without conditions wins), so clone and personality get
+ * the complement of those checks as their condition.
+ */
+static int add_where_permitted(const struct builder *b, uint32_t action, int nr)
+{
+	struct scmp_arg_cmp cmp;
+	int ret;
+
+	if (nr == SCMP_SYS(clone)) {
+		cmp = SCMP_A0(SCMP_CMP_MASKED_EQ, clone_ns_mask(), 0);
+		return add_rule(b, action, nr, 1, &cmp);
+	}
+	if (nr == SCMP_SYS(personality)) {
+		cmp = SCMP_A0(SCMP_CMP_EQ, 0);
+		ret = add_rule(b, action, nr, 1, &cmp);
+		cmp = SCMP_A0(SCMP_CMP_EQ, 0xffffffffULL);
+		return ret ? ret : add_rule(b, action, nr, 1, &cmp);
+	}
+	return add_rule(b, action, nr, 0, NULL);
+}
+
+static int add_policy_rules(const struct builder *b, const struct husk_policy *p)
+{
+	uint32_t action = allow_mode(p) ? SCMP_ACT_ALLOW : policy_action(p);
+	uint64_t denied[HUSK_SECCOMP_NR_MAX / 64];
+	size_t i;
+	int nr, ret;
+
+	default_denied_bits(denied);
+	nr_set(denied, SCMP_SYS(clone3));
+	for (i = 0; i < p->n_syscalls; i++) {
+		nr = seccomp_syscall_resolve_name_arch(SCMP_ARCH_NATIVE, p->syscalls[i]);
+		if (nr < 0) {
+			pr_err("seccomp: policy names %s, which this architecture does not have",
+			       p->syscalls[i]);
+			return -EINVAL;
+		}
+		/* The default profile's own answer stays. */
+		if (nr_in(denied, nr))
+			continue;
+		ret = add_where_permitted(b, action, nr);
+		if (ret < 0) {
+			pr_err("seccomp: cannot add the policy rule for %s: %s", p->syscalls[i],
+			       strerror(-ret));
+			return ret;
+		}
+	}
+	return 0;
 }
 
 static int set_attributes(scmp_filter_ctx ctx)
@@ -214,30 +344,86 @@ out:
 	return ret;
 }
 
-int husk_seccomp_default(struct husk_filter *out)
+int husk_seccomp_compile(const struct husk_policy *p, struct husk_filter *out)
 {
-	scmp_filter_ctx ctx;
+	struct builder b = {.def_action = allow_mode(p) ? policy_action(p) : SCMP_ACT_ALLOW};
 	int ret;
 
 	out->insns = NULL;
 	out->len = 0;
 	/* Only the native ABI is in the filter; every other one is a bad arch. */
-	ctx = seccomp_init(SCMP_ACT_ALLOW);
-	if (!ctx) {
+	b.ctx = seccomp_init(b.def_action);
+	if (!b.ctx) {
 		pr_err("seccomp: seccomp_init failed (out of memory)");
 		return -ENOMEM;
 	}
-	ret = set_attributes(ctx);
+	ret = set_attributes(b.ctx);
 	if (!ret)
-		ret = deny_names(ctx);
+		ret = add_default_rules(&b);
+	if (!ret && p)
+		ret = add_policy_rules(&b, p);
 	if (!ret)
-		ret = deny_clone_namespaces(ctx);
-	if (!ret)
-		ret = restrict_personality(ctx);
-	if (!ret)
-		ret = export_filter(ctx, out);
-	seccomp_release(ctx);
+		ret = export_filter(b.ctx, out);
+	seccomp_release(b.ctx);
 	return ret;
+}
+
+int husk_seccomp_default(struct husk_filter *out)
+{
+	return husk_seccomp_compile(NULL, out);
+}
+
+static bool is_syscall(int nr)
+{
+	char *name = seccomp_syscall_resolve_num_arch(SCMP_ARCH_NATIVE, nr);
+
+	free(name);
+	return name != NULL;
+}
+
+/* The numbers of the syscalls p names. */
+static int named_bits(const struct husk_policy *p, uint64_t bits[HUSK_SECCOMP_NR_MAX / 64])
+{
+	size_t i;
+	int nr;
+
+	memset(bits, 0, HUSK_SECCOMP_NR_MAX / 8);
+	for (i = 0; i < p->n_syscalls; i++) {
+		nr = seccomp_syscall_resolve_name_arch(SCMP_ARCH_NATIVE, p->syscalls[i]);
+		if (nr < 0) {
+			pr_err("seccomp: policy names %s, which this architecture does not have",
+			       p->syscalls[i]);
+			return -EINVAL;
+		}
+		nr_set(bits, nr);
+	}
+	return 0;
+}
+
+/*
+ * With Action errno, Mode deny fails the named syscalls whatever their
+ * arguments (clone and personality too: what the profile lets through gets
+ * p's errno); Mode allow fails every syscall not named. clone3 keeps ENOSYS.
+ */
+int husk_seccomp_denied_set(const struct husk_policy *p, uint64_t bits[HUSK_SECCOMP_NR_MAX / 64],
+			    int *err_no)
+{
+	uint64_t named[HUSK_SECCOMP_NR_MAX / 64];
+	bool allow;
+	int nr, ret;
+
+	default_denied_bits(bits);
+	*err_no = p ? p->sys_errno : EPERM;
+	if (!p || p->sys_action != HUSK_SYS_ERRNO)
+		return 0;
+	ret = named_bits(p, named);
+	if (ret)
+		return ret;
+	allow = allow_mode(p);
+	for (nr = 0; nr < HUSK_SECCOMP_NR_MAX; nr++)
+		if (nr != SCMP_SYS(clone3) && nr_in(named, nr) != allow && is_syscall(nr))
+			nr_set(bits, nr);
+	return 0;
 }
 
 void husk_filter_free(struct husk_filter *f)

@@ -13,12 +13,25 @@
  * checked), userfaultfd, open_by_handle_at, reboot, swap, clock setting,
  * quotactl, iopl/ioperm, acct, syslog, and the like. Other architectures'
  * syscall ABIs (x32, i386) kill the process.
+ *
+ * A function's policy adds its Syscalls rules on top (see policy.h). The
+ * default profile's denials always stay, with EPERM: a policy rule naming a
+ * syscall the profile denies outright is left out, and a rule naming clone
+ * or personality covers only the calls the profile lets through (clone
+ * without namespace flags, personality(PER_LINUX) and the query), so
+ * namespace flags keep failing with EPERM whatever the policy says.
  */
 #ifndef HUSK_SECCOMP_H
 #define HUSK_SECCOMP_H
 
 #include <linux/filter.h>
 #include <stddef.h>
+#include <stdint.h>
+
+struct husk_policy;
+
+/* Syscall numbers husk_seccomp_denied_set covers (HUSK_NR_SYSCALLS of husk_abi.h). */
+#define HUSK_SECCOMP_NR_MAX 512
 
 struct husk_filter {
 	struct sock_filter *insns;
@@ -27,6 +40,23 @@ struct husk_filter {
 
 /* Compile the default profile. */
 int husk_seccomp_default(struct husk_filter *out);
+
+/*
+ * Compile the default profile plus the syscall rules of p (NULL: none).
+ * Mode deny gives each named syscall p's action; Mode allow makes p's action
+ * the default and allows the named syscalls.
+ */
+int husk_seccomp_compile(const struct husk_policy *p, struct husk_filter *out);
+
+/*
+ * The syscalls the filter of p (NULL: the default profile) fails with an
+ * errno whatever their arguments, as a bitmap (bit n of bits[n / 64] is
+ * syscall n), for telemetry to count them as denials; *err_no is p's errno
+ * (the profile's own denials answer EPERM). clone3, answered ENOSYS so that
+ * libc falls back to clone, is not a denial and never in the set.
+ */
+int husk_seccomp_denied_set(const struct husk_policy *p, uint64_t bits[HUSK_SECCOMP_NR_MAX / 64],
+			    int *err_no);
 void husk_filter_free(struct husk_filter *f);
 
 /* The syscall names the default profile denies, NULL terminated (for docs and tests). */

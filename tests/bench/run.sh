@@ -18,6 +18,9 @@
 #   BENCH_PIDS_MAX=16    huskd --pids-max of the idle run
 #   BENCH_CPU=0          the CPU of the pinned runs
 #   BWRAP=/usr/bin/bwrap
+#   BENCH_LOOPS_N=200000 iterations of each enforcement loop (enforce.sh)
+#   BENCH_RINGBUF_RATE=500000  events/s offered in the paced ring-buffer run
+#   BENCH_ONLY=enforce   only the enforcement and ring-buffer figures
 #   BENCH_RESULTS=FILE   also keep the raw "key value" figures there
 set -euo pipefail
 
@@ -149,7 +152,8 @@ start_huskd() {
 	huskd_name=$name
 	phase_log=$dir/huskd.log
 	"$huskd" --state-dir "$dir/state" --run-dir "$dir/run" --socket "$dir/huskd.sock" \
-		--listen "127.0.0.1:$port" --cgroup-parent "$parent" --init "$init" "$@" \
+		--listen "127.0.0.1:$port" --cgroup-parent "$parent" --init "$init" \
+		--bpf-dir "/sys/fs/bpf/$parent" "$@" \
 		2>"$dir/huskd.log" &
 	huskd_pid=$!
 	for _ in $(seq 100); do
@@ -213,6 +217,9 @@ measure_huskd() {
 	stop_huskd
 }
 
+# shellcheck source=tests/bench/enforce.sh
+. "$HUSK_SRC/tests/bench/enforce.sh"
+if [ "${BENCH_ONLY:-}" != enforce ]; then
 measure_baseline unpinned
 measure_huskd unpinned freeze unpinned
 measure_baseline pinned
@@ -232,10 +239,15 @@ step "baseline: idle bwrap sandboxes ($BENCH_BASE_IDLE)"
 phase_log=$tmp/bwrap.log
 "$bench" base-idle "${base_args[@]}" --counts "$BENCH_BASE_IDLE" \
 	--settle-ms "$BENCH_SETTLE_MS" --key base.idle
+fi
+
+measure_enforcement
 
 step "done"
 echo
-"$bench" report --out "$results" --counts "$BENCH_IDLE"
+[ "${BENCH_ONLY:-}" = enforce ] || "$bench" report --out "$results" --counts "$BENCH_IDLE"
+echo
+report_enforcement
 echo
 echo "bench: $("$BWRAP" --version) as the baseline; $((SECONDS - started)) s; samples:" \
 	"warm $BENCH_WARM (after $BENCH_WARMUP), cold $BENCH_COLD, idle $BENCH_IDLE;" \

@@ -2,9 +2,9 @@
 /*
  * Unit test of the function configuration model (fn_config.c): validation of
  * CreateFunction, UpdateFunctionConfiguration and UpdateFunctionCode input,
- * FunctionConfiguration round trips, FunctionName/ARN/qualifier parsing and
- * the reference counting of function.c. Table-driven; one line per case;
- * exit status 1 when any case fails.
+ * FunctionConfiguration round trips, FunctionName/ARN/qualifier parsing,
+ * the function's Policy member and the reference counting of function.c. Table-driven; one line per
+ * case; exit status 1 when any case fails.
  */
 #include <errno.h>
 #include <json-c/json.h>
@@ -19,6 +19,7 @@
 #include "userspace/fn_config.h"
 #include "userspace/function.h"
 #include "userspace/husk.h"
+#include "userspace/policy.h"
 
 /* An empty zip archive: the end-of-central-directory record alone (22 bytes). */
 #define ZIP_B64 "UEsFBgAAAAAAAAAAAAAAAAAAAAAAAA=="
@@ -294,6 +295,37 @@ static void check_generated(void)
 	free(json);
 }
 
+/* The policy's JSON form, compact, malloc'd; NULL without a policy. */
+static char *policy_text(const struct husk_policy *p)
+{
+	struct json_object *o = p ? husk_policy_to_json(p) : NULL;
+	char *s = o ? strdup(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
+								   JSON_C_TO_STRING_NOSLASHESCAPE))
+		    : NULL;
+
+	json_object_put(o);
+	return s;
+}
+
+static bool same_policy(const struct husk_policy *a, const struct husk_policy *b)
+{
+	char *sa = policy_text(a), *sb = policy_text(b);
+	bool same = sa && sb && !strcmp(sa, sb);
+
+	free(sa);
+	free(sb);
+	return same;
+}
+
+static bool is_default_policy(const struct husk_policy *p)
+{
+	struct husk_policy *def = husk_policy_default();
+	bool same = same_policy(p, def);
+
+	husk_policy_free(def);
+	return same;
+}
+
 static bool same_fn(const struct husk_function *a, const struct husk_function *b)
 {
 	size_t i;
@@ -304,7 +336,7 @@ static bool same_fn(const struct husk_function *a, const struct husk_function *b
 	    a->timeout_s != b->timeout_s || a->ephemeral_mb != b->ephemeral_mb ||
 	    a->n_env != b->n_env || strcmp(a->code_sha256, b->code_sha256) ||
 	    a->code_size != b->code_size || strcmp(a->revision_id, b->revision_id) ||
-	    strcmp(a->last_modified, b->last_modified))
+	    strcmp(a->last_modified, b->last_modified) || !same_policy(a->policy, b->policy))
 		return false;
 	for (i = 0; i < a->n_env; i++)
 		if (strcmp(a->env[i].key, b->env[i].key) ||
@@ -376,6 +408,13 @@ static void check_output_shape(void)
 	     strstr(s, "\"CodeSize\":123456789012") && strstr(s, "\"MemorySize\":128") &&
 	     strstr(s, "\"Timeout\":3") && !json_object_object_get_ex(doc, "Environment", &v);
 	report("FunctionConfiguration shape", ok, "%s", s);
+	ok = json_object_object_get_ex(doc, "Policy", &v) &&
+	     json_object_is_type(v, json_type_object) &&
+	     strstr(s, "\"Policy\":{\"Network\":{\"Egress\":[],\"Dns\":false,\"AllowHost\":false},"
+		       "\"Files\":{\"Read\":[\"\\/usr\",") &&
+	     strstr(s, "\"Syscalls\":{\"Mode\":\"deny\",\"Action\":\"errno\",\"Errno\":1,"
+		       "\"Names\":[]}");
+	report("FunctionConfiguration has the Policy in full", ok, "%s", s);
 	json_object_put(doc);
 	husk_fn_free(fn);
 }
@@ -397,6 +436,12 @@ static const struct bad_doc {
      "\"RevisionId\":\"0f1e2d3c-4b5a-4978-8695-a4b3c2d1e0f9\",\"LastModified\":\"t\","
      "\"CodeSize\":1,\"Timeout\":3,\"MemorySize\":1}",
      "MemorySize"},
+    {"stored doc with a bad Policy",
+     "{\"FunctionName\":\"f\",\"FunctionArn\":\"a\",\"Runtime\":\"provided\",\"Role\":\"r\","
+     "\"Handler\":\"\",\"Description\":\"\",\"CodeSha256\":\"x\","
+     "\"RevisionId\":\"0f1e2d3c-4b5a-4978-8695-a4b3c2d1e0f9\",\"LastModified\":\"t\","
+     "\"CodeSize\":1,\"Timeout\":3,\"MemorySize\":128,\"Policy\":{\"Files\":{\"Read\":[\"x\"]}}}",
+     "Policy.Files.Read[0]"},
 };
 
 static void check_bad_doc(const struct bad_doc *c)
@@ -620,6 +665,129 @@ static void check_embedded_nul(void)
 	json_object_put(obj);
 }
 
+#define POLICY_443                                                                                 \
+	"\"Policy\":{\"Network\":{\"Egress\":[{\"Cidr\":\"10.0.0.0/8\",\"Ports\":\"443\","         \
+	"\"Protocol\":\"tcp\"}]}}"
+#define EGRESS_443 "\"Egress\":[{\"Cidr\":\"10.0.0.0/8\",\"Ports\":\"443\",\"Protocol\":\"tcp\"}]"
+
+/* CreateFunction's Policy: what the function gets, or the message (NULL want: the default). */
+static const struct policy_case {
+	const char *name, *json, *want, *word;
+} policy_cases[] = {
+    {"create without Policy: the default", "{" BASE "}", NULL, NULL},
+    {"create with Policy null: the default", "{" BASE ",\"Policy\":null}", NULL, NULL},
+    {"create with Policy {}: the default", "{" BASE ",\"Policy\":{}}", NULL, NULL},
+    {"create with an egress rule", "{" BASE "," POLICY_443 "}", EGRESS_443, NULL},
+    {"create with syscall rules", "{" BASE ",\"Policy\":{\"Syscalls\":{\"Names\":[\"ptrace\"]}}}",
+     "\"Names\":[\"ptrace\"]", NULL},
+    {"create with Policy an array", "{" BASE ",\"Policy\":[]}", NULL,
+     "Policy must be an object, got array"},
+    {"create with a misspelt Policy field", "{" BASE ",\"Policy\":{\"Network\":{\"Egres\":[]}}}",
+     NULL, "Policy.Network.Egres: unknown field"},
+    {"create with a bad CIDR",
+     "{" BASE ",\"Policy\":{\"Network\":{\"Egress\":[{\"Cidr\":\"10.0.0.0/33\"}]}}}", NULL,
+     "Policy.Network.Egress[0].Cidr: 10.0.0.0/33 is not an IPv4 or IPv6 CIDR"},
+};
+
+static bool policy_has(const struct husk_policy *p, const char *want)
+{
+	char *s = policy_text(p);
+	bool ok = s && (want ? strstr(s, want) != NULL : is_default_policy(p));
+
+	free(s);
+	return ok;
+}
+
+static void check_create_policy(const struct policy_case *c)
+{
+	struct json_object *req = parse(c->json);
+	struct husk_function *fn = NULL;
+	struct husk_err err = {0};
+	void *zip = NULL;
+	size_t len = 0;
+	int rc = husk_fn_from_create(&cfg, req, &fn, &zip, &len, &err);
+	char *got = fn ? policy_text(fn->policy) : NULL;
+
+	if (c->word)
+		report(c->name,
+		       rc == -EINVAL && !fn && err.status == 400 &&
+			   !strcmp(err.type, HUSK_E_INVALID_PARAM) && strstr(err.msg, c->word),
+		       "rc=%d msg=%s", rc, err.msg);
+	else
+		report(c->name, !rc && fn->policy && policy_has(fn->policy, c->want),
+		       "rc=%d msg=%s policy=%s", rc, err.msg, got ? got : "(none)");
+	free(got);
+	free(zip);
+	husk_fn_free(fn);
+	json_object_put(req);
+}
+
+/* UpdateFunctionConfiguration on a function whose policy has the 443 rule. */
+static const struct policy_case policy_update_cases[] = {
+    {"update without Policy keeps it", "{\"MemorySize\":512}", EGRESS_443, NULL},
+    {"update with Policy null keeps it", "{\"Policy\":null}", EGRESS_443, NULL},
+    {"update with Policy {} resets it to the default", "{\"Policy\":{}}", NULL, NULL},
+    {"update with a new Policy replaces it",
+     "{\"Policy\":{\"Network\":{\"Dns\":true},\"Files\":{\"Write\":[]}}}",
+     "\"Egress\":[],\"Dns\":true", NULL},
+    {"update with a bad Policy", "{\"Policy\":{\"Syscalls\":{\"Mode\":\"allow\"}}}", NULL,
+     "Policy.Syscalls.Names is empty"},
+};
+
+static void check_update_policy(const struct policy_case *c, const struct husk_function *cur)
+{
+	struct json_object *req = parse(c->json);
+	struct husk_function *fn = NULL;
+	struct husk_err err = {0};
+	const char *rev = NULL;
+	int rc = husk_fn_apply_update(cur, req, &fn, &rev, &err);
+	char *got = fn ? policy_text(fn->policy) : NULL;
+
+	if (c->word)
+		report(c->name,
+		       rc == -EINVAL && !fn && err.status == 400 && strstr(err.msg, c->word),
+		       "rc=%d msg=%s", rc, err.msg);
+	else
+		report(c->name,
+		       !rc && fn->policy && fn->policy != cur->policy &&
+			   policy_has(fn->policy, c->want) && policy_has(cur->policy, EGRESS_443),
+		       "rc=%d msg=%s policy=%s", rc, err.msg, got ? got : "(none)");
+	free(got);
+	husk_fn_free(fn);
+	json_object_put(req);
+}
+
+/* A stored document of an older huskd has no Policy: it loads with the default. */
+static void check_doc_without_policy(void)
+{
+	struct husk_function *fn = make_fn("{" BASE "," POLICY_443 "}"), *back = NULL;
+	struct json_object *doc = husk_fn_to_json(fn);
+	char why[256] = "";
+	int rc;
+
+	json_object_object_del(doc, "Policy");
+	rc = husk_fn_from_json(json_object_to_json_string(doc), &back, why, sizeof(why));
+	report("stored doc without Policy gets the default", !rc && is_default_policy(back->policy),
+	       "rc=%d %s", rc, why);
+	husk_fn_free(back);
+	husk_fn_free(fn);
+	json_object_put(doc);
+}
+
+static void check_dup_policy(void)
+{
+	struct husk_function *fn = make_fn("{" BASE "," POLICY_443 "}"), *copy = husk_fn_dup(fn);
+	bool ok = copy && copy->policy && copy->policy != fn->policy &&
+		  copy->policy->egress != fn->policy->egress &&
+		  same_policy(copy->policy, fn->policy);
+
+	husk_fn_free(fn);
+	/* The copy stands alone: its policy is intact after the original is gone. */
+	ok = ok && policy_has(copy->policy, EGRESS_443);
+	report("husk_fn_dup copies the policy", ok, NULL);
+	husk_fn_free(copy);
+}
+
 /* The last husk_fn_put frees the function and removes its code directory. */
 static void check_refcount(void)
 {
@@ -675,6 +843,13 @@ int main(void)
 	    "{" BASE ",\"Handler\":\"h\",\"Description\":\"d \\\"q\\\" \\u00e9\","
 	    "\"MemorySize\":3008,\"Timeout\":77,\"EphemeralStorage\":{\"Size\":2048},"
 	    "\"Environment\":{\"Variables\":{\"Z1\":\"last\",\"A1\":\"=x\\n\",\"M_m\":\"\"}}}");
+	check_round_trip(
+	    "round trip, policy",
+	    "{" BASE ",\"Policy\":{\"Network\":{\"Egress\":[{\"Cidr\":\"2001:db8::/32\","
+	    "\"Ports\":\"1000-2000\",\"Protocol\":\"udp\"},{\"Cidr\":\"192.0.2.1/32\"}],"
+	    "\"Dns\":true,\"AllowHost\":true},\"Files\":{\"Read\":[\"/\"],\"Write\":[],"
+	    "\"Exec\":[\"/var/task/bin/\"]},\"Syscalls\":{\"Mode\":\"allow\",\"Action\":\"kill\","
+	    "\"Names\":[\"execve\",\"read\",\"write\"]}}}");
 	check_output_shape();
 	for (i = 0; i < sizeof(bad_docs) / sizeof(*bad_docs); i++)
 		check_bad_doc(&bad_docs[i]);
@@ -692,6 +867,14 @@ int main(void)
 	for (i = 0; i < sizeof(json_cases) / sizeof(*json_cases); i++)
 		check_json(&json_cases[i]);
 	check_embedded_nul();
+	for (i = 0; i < sizeof(policy_cases) / sizeof(*policy_cases); i++)
+		check_create_policy(&policy_cases[i]);
+	cur = make_fn("{" BASE "," POLICY_443 "}");
+	for (i = 0; i < sizeof(policy_update_cases) / sizeof(*policy_update_cases); i++)
+		check_update_policy(&policy_update_cases[i], cur);
+	husk_fn_free(cur);
+	check_doc_without_policy();
+	check_dup_policy();
 	check_refcount();
 	check_timestamp();
 	printf("%s\n", failed ? "FAILED" : "all passed");

@@ -1,12 +1,15 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * The default seccomp profile, enforced for real: each case forks a child
- * that installs the exported program the way husk-init does (no_new_privs,
- * then SECCOMP_MODE_FILTER) and makes one call; the parent checks how the
- * child ended.
+ * The seccomp profile, enforced for real: each case forks a child that
+ * installs the exported program the way husk-init does (no_new_privs, then
+ * SECCOMP_MODE_FILTER) and makes one call; the parent checks how the child
+ * ended. First the default profile, then the profile with a policy's
+ * syscall rules, and the denied set telemetry gets, checked against the
+ * program itself.
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <json-c/json.h>
 #include <linux/audit.h>
 #include <linux/sched.h>
 #include <linux/seccomp.h>
@@ -27,6 +30,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "userspace/husk.h"
+#include "userspace/policy.h"
 #include "userspace/seccomp.h"
 
 /* How the child ends: exit 0 is "as expected", anything else a failure. */
@@ -44,6 +49,12 @@ struct scase {
 static long do_getpid(void)
 {
 	return getpid() > 0 ? 0 : -1;
+}
+
+/* Raw: glibc could answer from a cache without entering the kernel. */
+static long do_getppid(void)
+{
+	return syscall(SYS_getppid) > 0 ? 0 : -1;
 }
 
 static long do_open_read_write(void)
@@ -480,6 +491,310 @@ static int run_evals(const struct husk_filter *f)
 	return failed ? -1 : 0;
 }
 
+/* A policy's rules on top of the default profile. */
+struct pcase {
+	const char *policy; /* the "Policy" member, JSON */
+	struct scase c;
+};
+
+/* What the allow lists need for the child itself: the exec and the exit. */
+#define ALLOW_BASE "\"Mode\":\"allow\",\"Names\":[\"execve\",\"exit_group\""
+
+static const struct pcase pcases[] = {
+    {"{\"Syscalls\":{\"Names\":[\"getppid\"],\"Errno\":13}}",
+     {"deny getppid, errno 13: getppid fails EACCES", do_getppid, DENIED, EACCES}},
+    {"{\"Syscalls\":{\"Names\":[\"getppid\"],\"Errno\":13}}",
+     {"deny getppid, errno 13: getpid works", do_getpid, OK}},
+    {"{\"Syscalls\":{\"Names\":[\"getppid\"],\"Errno\":13}}",
+     {"deny getppid, errno 13: mount keeps EPERM", do_mount, DENIED, EPERM}},
+    {"{\"Syscalls\":{\"Names\":[\"getppid\"],\"Action\":\"kill\"}}",
+     {"deny getppid, kill: killed", do_getppid, KILLED}},
+    {"{\"Syscalls\":{\"Names\":[\"getppid\"],\"Action\":\"log\"}}",
+     {"deny getppid, log: getppid works", do_getppid, OK}},
+    {"{\"Syscalls\":{\"Names\":[\"mount\"],\"Action\":\"kill\"}}",
+     {"deny mount, kill: the default's EPERM stays", do_mount, DENIED, EPERM}},
+    {"{\"Syscalls\":{\"Names\":[\"clone\"],\"Errno\":13}}",
+     {"deny clone, errno 13: fork fails EACCES", do_fork, DENIED, EACCES}},
+    {"{\"Syscalls\":{\"Names\":[\"clone\"],\"Errno\":13}}",
+     {"deny clone, errno 13: CLONE_NEWNET keeps EPERM", do_clone_newnet, DENIED, EPERM}},
+    {"{\"Syscalls\":{\"Names\":[\"clone\"],\"Action\":\"log\"}}",
+     {"deny clone, log: fork works", do_fork, OK}},
+    {"{\"Syscalls\":{\"Names\":[\"clone\"],\"Action\":\"log\"}}",
+     {"deny clone, log: CLONE_NEWNET keeps EPERM", do_clone_newnet, DENIED, EPERM}},
+    {"{\"Syscalls\":{\"Names\":[\"personality\"],\"Action\":\"kill\"}}",
+     {"deny personality, kill: the query is killed", do_personality_query, KILLED}},
+    {"{\"Syscalls\":{\"Names\":[\"personality\"],\"Action\":\"kill\"}}",
+     {"deny personality, kill: ADDR_NO_RANDOMIZE keeps EPERM", do_personality_other, DENIED,
+      EPERM}},
+    {"{\"Syscalls\":{" ALLOW_BASE ",\"getpid\"],\"Errno\":13}}",
+     {"allow list: a named syscall works", do_getpid, OK}},
+    {"{\"Syscalls\":{" ALLOW_BASE ",\"getpid\"],\"Errno\":13}}",
+     {"allow list: one not named fails EACCES", do_getppid, DENIED, EACCES}},
+    {"{\"Syscalls\":{" ALLOW_BASE ",\"getpid\"],\"Errno\":13}}",
+     {"allow list: mount keeps EPERM", do_mount, DENIED, EPERM}},
+    {"{\"Syscalls\":{" ALLOW_BASE ",\"getpid\"]}}",
+     {"allow list, default errno: one not named fails EPERM", do_getppid, DENIED, EPERM}},
+    {"{\"Syscalls\":{" ALLOW_BASE ",\"mount\"],\"Errno\":13}}",
+     {"allow list naming mount: the default's EPERM stays", do_mount, DENIED, EPERM}},
+    {"{\"Syscalls\":{" ALLOW_BASE ",\"getpid\"],\"Action\":\"kill\"}}",
+     {"allow list, kill: one not named is killed", do_getppid, KILLED}},
+    {"{\"Syscalls\":{" ALLOW_BASE ",\"getpid\"],\"Action\":\"kill\"}}",
+     {"allow list, kill: a named syscall works", do_getpid, OK}},
+    {"{\"Syscalls\":{" ALLOW_BASE "],\"Action\":\"log\"}}",
+     {"allow list, log: one not named works", do_getppid, OK}},
+    {"{\"Syscalls\":{" ALLOW_BASE ",\"clone\",\"wait4\"],\"Errno\":13}}",
+     {"allow list with clone: fork works", do_fork, OK}},
+    {"{\"Syscalls\":{" ALLOW_BASE ",\"clone\",\"wait4\"],\"Errno\":13}}",
+     {"allow list with clone: CLONE_NEWNET keeps EPERM", do_clone_newnet, DENIED, EPERM}},
+    {"{\"Syscalls\":{" ALLOW_BASE ",\"wait4\"],\"Errno\":13}}",
+     {"allow list without clone: fork fails EACCES", do_fork, DENIED, EACCES}},
+    {"{\"Syscalls\":{" ALLOW_BASE ",\"personality\"],\"Action\":\"kill\"}}",
+     {"allow list with personality: the query works", do_personality_query, OK}},
+    {"{\"Syscalls\":{" ALLOW_BASE ",\"personality\"],\"Action\":\"kill\"}}",
+     {"allow list with personality: ADDR_NO_RANDOMIZE keeps EPERM", do_personality_other, DENIED,
+      EPERM}},
+    {"{\"Syscalls\":{" ALLOW_BASE ",\"clone3\"],\"Errno\":13}}",
+     {"allow list naming clone3: ENOSYS stays", do_clone3, DENIED, ENOSYS}},
+};
+
+static struct husk_policy *policy_of(const char *json)
+{
+	struct json_object *obj = json_tokener_parse(json);
+	struct husk_policy *p = NULL;
+	struct husk_err err = {0};
+
+	if (!obj || husk_policy_parse(obj, &p, &err)) {
+		printf("FAIL test setup: policy %s: %s\n", json, obj ? err.msg : "not JSON");
+		p = NULL;
+	}
+	json_object_put(obj);
+	return p;
+}
+
+static int run_policy_case(const struct pcase *pc, bool have_i386)
+{
+	struct husk_policy *p = policy_of(pc->policy);
+	struct husk_filter f;
+	int ret;
+
+	if (!p)
+		return -1;
+	ret = husk_seccomp_compile(p, &f);
+	husk_policy_free(p);
+	if (ret) {
+		printf("FAIL %s: compile: %s\n", pc->c.name, strerror(-ret));
+		return -1;
+	}
+	ret = run_case(&f, &pc->c, have_i386);
+	husk_filter_free(&f);
+	return ret;
+}
+
+/* The default profile, however it is asked for, is one and the same program. */
+static int check_same_default(const struct husk_filter *def)
+{
+	struct husk_policy *p = husk_policy_default();
+	struct husk_filter a = {0}, b = {0};
+	bool same;
+
+	if (!p || husk_seccomp_compile(NULL, &a) || husk_seccomp_compile(p, &b)) {
+		printf("FAIL compile the default profile through husk_seccomp_compile\n");
+		husk_policy_free(p);
+		husk_filter_free(&a);
+		return -1;
+	}
+	same = a.len == def->len && b.len == def->len &&
+	       !memcmp(a.insns, def->insns, def->len * sizeof(*def->insns)) &&
+	       !memcmp(b.insns, def->insns, def->len * sizeof(*def->insns));
+	printf("%s compile(NULL) and compile(default policy) are the default profile\n",
+	       same ? "ok  " : "FAIL");
+	husk_policy_free(p);
+	husk_filter_free(&a);
+	husk_filter_free(&b);
+	return same ? 0 : -1;
+}
+
+/* A policy that must not compile: a Names entry this architecture lacks. */
+static int check_unknown_name(void)
+{
+	struct husk_policy *p = policy_of("{\"Syscalls\":{\"Names\":[\"read\"]}}");
+	uint64_t bits[HUSK_SECCOMP_NR_MAX / 64];
+	struct husk_filter f = {0};
+	char *saved;
+	int a, b, err_no;
+
+	if (!p)
+		return -1;
+	saved = p->syscalls[0];
+	p->syscalls[0] = "no_such_syscall";
+	a = husk_seccomp_compile(p, &f);
+	b = husk_seccomp_denied_set(p, bits, &err_no);
+	p->syscalls[0] = saved;
+	husk_policy_free(p);
+	husk_filter_free(&f);
+	printf("%s a name the architecture lacks is refused (%d, %d)\n",
+	       a == -EINVAL && b == -EINVAL ? "ok  " : "FAIL", a, b);
+	return a == -EINVAL && b == -EINVAL ? 0 : -1;
+}
+
+/* The filter's answer to nr with every argument set to arg. */
+static int eval_nr(const struct husk_filter *f, int nr, uint64_t arg, uint32_t *ret)
+{
+	struct seccomp_data d = {.nr = nr, .arch = AUDIT_ARCH_X86_64};
+	size_t i;
+
+	for (i = 0; i < 6; i++)
+		d.args[i] = arg;
+	return bpf_eval(f, &d, ret);
+}
+
+/*
+ * A number in the denied set must get an errno (EPERM or the policy's)
+ * with any arguments; one outside it must get something else for some
+ * arguments (zeros or all ones cover the profile's argument checks).
+ */
+static int check_nr(const struct husk_filter *f, int nr, bool in_set, int err_no, char *why,
+		    size_t len)
+{
+	static const uint64_t args[] = {0, ~0ULL, 0xffffffffULL};
+	bool errno_always = true;
+	uint32_t ret, data;
+	size_t i;
+
+	for (i = 0; i < sizeof(args) / sizeof(args[0]); i++) {
+		if (eval_nr(f, nr, args[i], &ret)) {
+			snprintf(why, len, "syscall %d: the program did not evaluate", nr);
+			return -1;
+		}
+		data = ret & SECCOMP_RET_DATA;
+		if ((ret & SECCOMP_RET_ACTION_FULL) != SECCOMP_RET_ERRNO ||
+		    (data != EPERM && data != (uint32_t)err_no))
+			errno_always = false;
+	}
+	if (in_set == errno_always)
+		return 0;
+	snprintf(why, len, "syscall %d is %sin the set, but the program %s", nr,
+		 in_set ? "" : "not ", in_set ? "lets it through" : "always fails it");
+	return -1;
+}
+
+static int check_denied_set(const char *name, const struct husk_policy *p)
+{
+	uint64_t bits[HUSK_SECCOMP_NR_MAX / 64];
+	struct husk_filter f;
+	char why[160] = "";
+	int err_no, nr, n = 0, ret;
+	char *sys;
+
+	ret = husk_seccomp_compile(p, &f);
+	if (!ret)
+		ret = husk_seccomp_denied_set(p, bits, &err_no);
+	if (ret) {
+		printf("FAIL denied set of %s: %s\n", name, strerror(-ret));
+		return -1;
+	}
+	for (nr = 0; !ret && nr < HUSK_SECCOMP_NR_MAX; nr++) {
+		sys = seccomp_syscall_resolve_num_arch(SCMP_ARCH_NATIVE, nr);
+		/* Numbers of no syscall are outside the set whatever the program says. */
+		if (sys && nr != SYS_clone3)
+			ret = check_nr(&f, nr, bits[nr / 64] >> (nr % 64) & 1, err_no, why,
+				       sizeof(why));
+		else if (bits[nr / 64] >> (nr % 64) & 1)
+			ret = (snprintf(why, sizeof(why), "%d is in the set", nr), -1);
+		n += bits[nr / 64] >> (nr % 64) & 1;
+		free(sys);
+	}
+	husk_filter_free(&f);
+	if (ret)
+		printf("FAIL denied set of %s matches the program: %s\n", name, why);
+	else
+		printf("ok   denied set of %s matches the program (%d syscalls, errno %d)\n", name,
+		       n, err_no);
+	return ret;
+}
+
+static const struct dcase {
+	const char *name, *policy;
+	int n_min, n_max; /* how many syscalls the set holds */
+	int err_no;
+} dcases[] = {
+    {"no extra rules", "{}", 40, 70, EPERM},
+    {"deny getppid, clone, personality, errno 13",
+     "{\"Syscalls\":{\"Names\":[\"getppid\",\"clone\",\"personality\",\"clone3\"],"
+     "\"Errno\":13}}",
+     43, 73, 13},
+    {"deny getppid, kill", "{\"Syscalls\":{\"Names\":[\"getppid\"],\"Action\":\"kill\"}}", 40, 70,
+     EPERM},
+    {"allow list, errno 13",
+     "{\"Syscalls\":{" ALLOW_BASE ",\"getpid\",\"clone\",\"personality\",\"mount\"],"
+     "\"Errno\":13}}",
+     300, 511, 13},
+    {"allow list, default errno", "{\"Syscalls\":{" ALLOW_BASE ",\"read\"]}}", 300, 511, EPERM},
+    {"allow list, kill", "{\"Syscalls\":{" ALLOW_BASE ",\"read\"],\"Action\":\"kill\"}}", 40, 70,
+     EPERM},
+};
+
+static int popcount_set(const struct husk_policy *p, int *err_no)
+{
+	uint64_t bits[HUSK_SECCOMP_NR_MAX / 64];
+	int i, n = 0;
+
+	if (husk_seccomp_denied_set(p, bits, err_no))
+		return -1;
+	for (i = 0; i < HUSK_SECCOMP_NR_MAX / 64; i++)
+		n += __builtin_popcountll(bits[i]);
+	return n;
+}
+
+static int run_denied_sets(void)
+{
+	struct husk_policy *p;
+	int failed = 0, n, err_no;
+	size_t i;
+
+	failed |= check_denied_set("the default profile", NULL) != 0;
+	for (i = 0; i < sizeof(dcases) / sizeof(dcases[0]); i++) {
+		p = policy_of(dcases[i].policy);
+		if (!p) {
+			failed = 1;
+			continue;
+		}
+		failed |= check_denied_set(dcases[i].name, p) != 0;
+		n = popcount_set(p, &err_no);
+		if (n < dcases[i].n_min || n > dcases[i].n_max || err_no != dcases[i].err_no) {
+			printf(
+			    "FAIL denied set of %s: %d syscalls (want %d-%d), errno %d (want %d)\n",
+			    dcases[i].name, n, dcases[i].n_min, dcases[i].n_max, err_no,
+			    dcases[i].err_no);
+			failed = 1;
+		}
+		husk_policy_free(p);
+	}
+	return failed ? -1 : 0;
+}
+
+/* The default's denials answer EPERM under an allow list with another errno, too. */
+static int run_allow_sweep(void)
+{
+	struct husk_policy *p =
+	    policy_of("{\"Syscalls\":{" ALLOW_BASE ",\"write\",\"setsid\"],\"Errno\":13}}");
+	struct husk_filter f;
+	int ret;
+
+	if (!p)
+		return -1;
+	ret = husk_seccomp_compile(p, &f);
+	husk_policy_free(p);
+	if (ret) {
+		printf("FAIL compile the allow list of the sweep: %s\n", strerror(-ret));
+		return -1;
+	}
+	printf("     under an allow list with errno 13:\n");
+	ret = run_sweep(&f);
+	husk_filter_free(&f);
+	return ret;
+}
+
 int main(void)
 {
 	bool have_i386 = i386_entry_works();
@@ -497,7 +812,13 @@ int main(void)
 		failed |= run_case(&f, &cases[i], have_i386) != 0;
 	failed |= run_sweep(&f) != 0;
 	failed |= run_evals(&f) != 0;
+	failed |= check_same_default(&f) != 0;
 	husk_filter_free(&f);
+	for (i = 0; i < sizeof(pcases) / sizeof(pcases[0]); i++)
+		failed |= run_policy_case(&pcases[i], have_i386) != 0;
+	failed |= run_allow_sweep() != 0;
+	failed |= run_denied_sets() != 0;
+	failed |= check_unknown_name() != 0;
 	printf("%s\n", failed ? "seccomp_test: FAILED" : "seccomp_test: all passed");
 	return failed;
 }
