@@ -6,7 +6,7 @@
 #   make V=1        show every command        make deps    install Debian packages
 #   make run        build and run huskd       make test    build and run all tests
 #   make check-unit C unit tests only         make bench   benchmarks
-#   make install    PREFIX=/usr/local DESTDIR=
+#   make install    PREFIX=/usr/local DESTDIR= (huskd, husk-init, huskctl, its man page and completion)
 
 srctree := $(abspath $(dir $(lastword $(MAKEFILE_LIST))))
 O ?= $(srctree)
@@ -117,9 +117,15 @@ bench: deps
 
 .PHONY: install
 install: all
-	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/libexec/husk
+	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/libexec/husk \
+		$(DESTDIR)$(PREFIX)/share/man/man8 \
+		$(DESTDIR)$(PREFIX)/share/bash-completion/completions
 	install -m 0755 $(objtree)/huskd $(DESTDIR)$(PREFIX)/sbin/huskd
 	install -m 0755 $(objtree)/husk-init $(DESTDIR)$(PREFIX)/libexec/husk/husk-init
+	install -m 0755 $(objtree)/huskctl $(DESTDIR)$(PREFIX)/sbin/huskctl
+	install -m 0644 $(srctree)/tools/huskctl.8 $(DESTDIR)$(PREFIX)/share/man/man8/huskctl.8
+	install -m 0644 $(srctree)/tools/huskctl.bash \
+		$(DESTDIR)$(PREFIX)/share/bash-completion/completions/huskctl
 
 .PHONY: clean
 clean:

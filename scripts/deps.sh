@@ -8,7 +8,7 @@ libseccomp-dev libcgroup-dev libjson-c-dev libmicrohttpd-dev libarchive-dev
 libssl-dev libsqlite3-dev libhttp-parser-dev libcurl4-openssl-dev bpftool
 libnftnl-dev libmnl-dev"
 TEST="bats jq curl zip unzip python3 awscli bubblewrap iproute2 procps
-util-linux cgroup-tools nftables"
+util-linux cgroup-tools nftables groff-base"
 
 missing=""
 for p in $BUILD $TEST; do

@@ -11,6 +11,7 @@
  * Unix socket (mode 0600) and the TCP address the operator chose.
  */
 #include <errno.h>
+#include <stdatomic.h>
 #include <json-c/json.h>
 #include <netdb.h>
 #include <stdarg.h>
@@ -41,6 +42,7 @@
 struct husk_api {
 	struct MHD_Daemon *unix_daemon;
 	struct MHD_Daemon *tcp_daemon;
+	atomic_bool stopping; /* long answers (event streams) end */
 };
 
 enum api_path {
@@ -51,6 +53,12 @@ enum api_path {
 	PATH_CODE,	    /* /functions/{name}/code */
 	PATH_CODE_PACKAGE,  /* /functions/{name}/code-package */
 	PATH_INVOCATIONS,   /* /functions/{name}/invocations */
+	/* huskd's own, for huskctl; Unix socket only */
+	PATH_CTL_ENVS,	     /* /husk/v1/envs */
+	PATH_CTL_ENV,	     /* /husk/v1/envs/{id} */
+	PATH_CTL_FEATURES,   /* /husk/v1/features */
+	PATH_CTL_INVOCATION, /* /husk/v1/invocations/{request id} */
+	PATH_CTL_EVENTS,     /* /husk/v1/events */
 };
 
 struct route {
@@ -74,7 +82,14 @@ static const struct route routes[] = {
     {PATH_CODE_PACKAGE, "GET", "GetFunctionCodePackage", HUSK_API_BODY_MAX,
      husk_api_get_code_package},
     {PATH_INVOCATIONS, "POST", "InvokeFunction", HUSK_PAYLOAD_MAX, husk_api_invoke},
+    {PATH_CTL_ENVS, "GET", "ListEnvironments", 0, husk_ctl_envs},
+    {PATH_CTL_ENV, "GET", "GetEnvironment", 0, husk_ctl_env},
+    {PATH_CTL_FEATURES, "GET", "GetFeatures", 0, husk_ctl_features},
+    {PATH_CTL_INVOCATION, "GET", "GetInvocation", 0, husk_ctl_invocation},
+    {PATH_CTL_EVENTS, "GET", "GetEvents", 0, husk_ctl_events},
 };
+
+#define CTL_PREFIX "/husk/v1/"
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -205,6 +220,39 @@ struct husk_function *husk_api_fn(struct husk_api_call *call, struct husk_err *e
 	return fn;
 }
 
+/* /husk/v1/...: huskd's own operations; {id} goes to fn_ref. */
+static enum api_path parse_ctl_path(const char *rest, char **fn_ref)
+{
+	static const struct {
+		const char *name;
+		enum api_path whole, with_id;
+	} ctl[] = {
+	    {"envs", PATH_CTL_ENVS, PATH_CTL_ENV},
+	    {"features", PATH_CTL_FEATURES, PATH_UNKNOWN},
+	    {"invocations", PATH_UNKNOWN, PATH_CTL_INVOCATION},
+	    {"events", PATH_CTL_EVENTS, PATH_UNKNOWN},
+	};
+	const char *slash = strchr(rest, '/');
+	size_t len = slash ? (size_t)(slash - rest) : strlen(rest), i;
+
+	for (i = 0; i < ARRAY_SIZE(ctl); i++) {
+		if (strlen(ctl[i].name) != len || strncmp(rest, ctl[i].name, len))
+			continue;
+		if (!slash || !slash[1])
+			return ctl[i].whole;
+		if (ctl[i].with_id == PATH_UNKNOWN || strchr(slash + 1, '/'))
+			return PATH_UNKNOWN;
+		*fn_ref = strdup(slash + 1);
+		return *fn_ref ? ctl[i].with_id : PATH_UNKNOWN;
+	}
+	return PATH_UNKNOWN;
+}
+
+static bool ctl_path(enum api_path path)
+{
+	return path >= PATH_CTL_ENVS;
+}
+
 /* Split the URL (already %-decoded by libmicrohttpd) into a path kind and {name}. */
 static enum api_path parse_path(const char *url, char **fn_ref)
 {
@@ -222,6 +270,8 @@ static enum api_path parse_path(const char *url, char **fn_ref)
 	size_t i;
 
 	*fn_ref = NULL;
+	if (!strncmp(url, CTL_PREFIX, strlen(CTL_PREFIX)))
+		return parse_ctl_path(url + strlen(CTL_PREFIX), fn_ref);
 	if (strncmp(url, API_PREFIX, strlen(API_PREFIX)))
 		return PATH_UNKNOWN;
 	rest = url + strlen(API_PREFIX);
@@ -299,6 +349,19 @@ static int body_reserve(struct api_request *req, size_t need)
 	return 0;
 }
 
+static bool on_unix_socket(struct husk_ctx *ctx, struct MHD_Connection *conn)
+{
+	const union MHD_ConnectionInfo *ci =
+	    MHD_get_connection_info(conn, MHD_CONNECTION_INFO_DAEMON);
+
+	return ci && ci->daemon == ctx->api->unix_daemon;
+}
+
+bool husk_api_stopping(struct husk_ctx *ctx)
+{
+	return !ctx->api || atomic_load(&ctx->api->stopping);
+}
+
 /* Headers are in: route, and refuse a body announced too large before it comes. */
 static enum MHD_Result begin(struct husk_ctx *ctx, struct MHD_Connection *conn, const char *url,
 			     const char *method, void **con_cls)
@@ -312,6 +375,9 @@ static enum MHD_Result begin(struct husk_ctx *ctx, struct MHD_Connection *conn, 
 		return MHD_NO;
 	*con_cls = req;
 	req->path = parse_path(url, &req->fn_ref);
+	/* huskd's own operations only for root's 0600 socket, never on TCP. */
+	if (ctl_path(req->path) && !on_unix_socket(ctx, conn))
+		req->path = PATH_UNKNOWN;
 	req->route = find_route(req->path, method);
 	req->max = req->route ? req->route->body_max : HUSK_API_BODY_MAX;
 	cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
@@ -618,6 +684,7 @@ void husk_api_stop(struct husk_ctx *ctx)
 
 	if (!api)
 		return;
+	atomic_store(&api->stopping, true);
 	/* Each waits for its connection threads, so no handler runs after this. */
 	if (api->tcp_daemon)
 		MHD_stop_daemon(api->tcp_daemon);

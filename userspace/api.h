@@ -12,6 +12,7 @@
 #define HUSK_API_H
 
 #include <microhttpd.h>
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "fn_config.h"
@@ -71,6 +72,16 @@ int husk_api_fn_ref(struct husk_api_call *call, struct husk_fn_ref *ref, struct 
 
 /* The current version of the function the path names, with a reference. */
 struct husk_function *husk_api_fn(struct husk_api_call *call, struct husk_err *err);
+
+/* Whether huskd is stopping: long answers (event streams) end. */
+bool husk_api_stopping(struct husk_ctx *ctx);
+
+/* huskd's own operations for huskctl (ctl_api.c), on the Unix socket only. */
+enum MHD_Result husk_ctl_envs(struct husk_api_call *call);
+enum MHD_Result husk_ctl_env(struct husk_api_call *call);
+enum MHD_Result husk_ctl_features(struct husk_api_call *call);
+enum MHD_Result husk_ctl_invocation(struct husk_api_call *call);
+enum MHD_Result husk_ctl_events(struct husk_api_call *call);
 
 /* Control plane (fn_api.c). */
 enum MHD_Result husk_api_create_function(struct husk_api_call *call);

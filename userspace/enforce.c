@@ -16,6 +16,7 @@
 #include "enforce.h"
 #include "log.h"
 #include "policy.h"
+#include "reports.h"
 #include "seccomp.h"
 #include "telemetry.h"
 
@@ -87,6 +88,9 @@ int husk_enforce_start(struct husk_ctx *ctx)
 		pr_err("bpf: %s", err);
 		return rc;
 	}
+	ctx->reports = husk_reports_new();
+	if (!ctx->reports)
+		return -ENOMEM;
 	rc = husk_tel_start(ctx->bpf, &ctx->tel);
 	if (rc) {
 		pr_err("telemetry: cannot start: %s", strerror(-rc));
@@ -110,6 +114,8 @@ void husk_enforce_stop(struct husk_ctx *ctx)
 	ctx->egress = NULL;
 	husk_tel_stop(ctx->tel);
 	ctx->tel = NULL;
+	husk_reports_free(ctx->reports);
+	ctx->reports = NULL;
 	husk_bpf_fini(ctx->bpf);
 	ctx->bpf = NULL;
 }

@@ -267,7 +267,7 @@ int husk_env_create(struct husk_ctx *ctx, unsigned uid_slot, uint64_t id, struct
 		goto fail;
 	}
 	env->in_bpf = true;
-	husk_tel_env_open(ctx->tel, uid_slot, env->cgid);
+	husk_tel_env_open(ctx->tel, uid_slot, env->cgid, env->name);
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) ||
 	    pipe2(logp, O_CLOEXEC)) {
 		rc = -errno;
@@ -388,6 +388,7 @@ int husk_env_bind(struct husk_ctx *ctx, struct husk_env *env, struct husk_functi
 
 	env->fn = husk_fn_get(fn);
 	env->state = HUSK_ENV_BUSY;
+	husk_tel_env_bind(ctx->tel, env->uid_slot, fn->name);
 	clock_gettime(CLOCK_MONOTONIC, &env->bound);
 	rc = husk_cg_set_limits(env->cg, (uint64_t)fn->memory_mb << 20,
 				cpu_weight_for(fn->memory_mb));
@@ -469,7 +470,7 @@ static void release_policy(struct husk_ctx *ctx, struct husk_env *env)
 	if (env->in_bpf) {
 		husk_bpf_env_del(ctx->bpf, env->cgid, env->policy_set ? env->fn->policy : NULL,
 				 ctx->dns, ctx->n_dns);
-		husk_tel_env_close(ctx->tel, env->uid_slot);
+		husk_tel_env_close(ctx->tel, env->uid_slot, env->cgid);
 	}
 }
 

@@ -76,6 +76,7 @@ struct husk_filter;
 struct husk_bpf;
 struct husk_telemetry;
 struct husk_egress;
+struct husk_reports;
 
 #define HUSK_DNS_MAX 3
 
@@ -92,6 +93,7 @@ struct husk_ctx {
 	struct husk_bpf *bpf;	     /* programs, maps, pins */
 	struct husk_telemetry *tel;  /* ring-buffer consumer */
 	struct husk_egress *egress;  /* veths and nftables, for policies with egress */
+	struct husk_reports *reports; /* the last invocations' reports, for huskctl */
 	uint32_t dns[HUSK_DNS_MAX];  /* IPv4 DNS servers, network byte order */
 	size_t n_dns;
 	int init_fd;	     /* O_PATH fd of husk-init, exec'd in every jail */

@@ -28,6 +28,7 @@
 #include "log.h"
 #include "pool.h"
 #include "report.h"
+#include "reports.h"
 
 /* Lambda lets a runtime initialise for this long before it gives up. */
 #define INIT_TIMEOUT_MS 10000
@@ -385,6 +386,7 @@ static void finish_report(struct invocation *inv, bool cold, double thaw_us)
 	husk_report_format(rep, res->report_line, sizeof(res->report_line));
 	log_denials(inv);
 	pr_info("%s", res->report_line);
+	husk_reports_add(inv->ctx->reports, rep, env->fn->name, env->name, res->report_line);
 }
 
 static int make_tail(struct invocation *inv)

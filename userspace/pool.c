@@ -439,3 +439,15 @@ void husk_pool_fini(struct husk_ctx *ctx)
 	free(p);
 	ctx->pool = NULL;
 }
+
+void husk_pool_foreach(struct husk_ctx *ctx, void (*fn)(struct husk_env *env, void *arg),
+		       void *arg)
+{
+	struct husk_pool *p = ctx->pool;
+	struct husk_env *env;
+
+	pthread_mutex_lock(&p->lock);
+	for (env = p->all; env; env = env->all_next)
+		fn(env, arg);
+	pthread_mutex_unlock(&p->lock);
+}

@@ -47,6 +47,13 @@ void husk_pool_release(struct husk_ctx *ctx, struct husk_env *env, bool healthy)
  */
 void husk_pool_retire(struct husk_ctx *ctx, const char *name);
 
+/*
+ * Call fn for every environment, with the pool's lock held (fn must not
+ * block nor call back into the pool): for listings.
+ */
+void husk_pool_foreach(struct husk_ctx *ctx, void (*fn)(struct husk_env *env, void *arg),
+		       void *arg);
+
 struct husk_pool_stats {
 	unsigned idle, busy, spare, created, destroyed;
 };

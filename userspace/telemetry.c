@@ -9,10 +9,13 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <sys/stat.h>
+#include <fcntl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <bpf/libbpf.h>
+#include <json-c/json.h>
 
 #include "bpf.h"
 #include "log.h"
@@ -21,10 +24,32 @@
 /* What the ring buffer filed under one slot since its last collection. */
 struct slot_events {
 	uint64_t cgid; /* 0: the slot is free */
+	char env[HUSK_TEL_NAME];
+	char fn[HUSK_TEL_NAME];
 	uint64_t denials;
 	char denial[HUSK_TEL_DENIALS][HUSK_TEL_TEXT];
 	unsigned n_denial;
 	bool oom;
+};
+
+/* A record as it came, with the names of its environment then. */
+struct recent_event {
+	char env[HUSK_TEL_NAME];
+	char fn[HUSK_TEL_NAME];
+	size_t size;
+	union {
+		struct husk_event_hdr hdr;
+		struct husk_ev_deny deny;
+		struct husk_ev_exec exec;
+		struct husk_ev_fork fork;
+		struct husk_ev_exit exit;
+	} u;
+};
+
+/* A live follower (huskctl events --follow): the write end of its pipe. */
+struct follower {
+	int fd;
+	uint64_t dropped; /* lines its pipe had no room for */
 };
 
 struct husk_telemetry {
@@ -32,9 +57,12 @@ struct husk_telemetry {
 	struct ring_buffer *rb;
 	pthread_t thread;
 	int stop_fd;
-	pthread_mutex_t lock;  /* the ring buffer and slots */
+	pthread_mutex_t lock;  /* the ring buffer, slots, recent events, followers */
 	uint64_t unattributed; /* events naming no open slot */
 	struct slot_events slots[HUSK_BPF_MAX_ENVS];
+	struct recent_event recent[HUSK_TEL_RECENT];
+	uint64_t n_recent; /* records ever kept; recent[n % HUSK_TEL_RECENT] is next */
+	struct follower followers[HUSK_TEL_FOLLOWERS];
 };
 
 void husk_tel_syscall_name(uint32_t nr, char *buf, size_t len)
@@ -147,6 +175,94 @@ static struct slot_events *slot_of(struct husk_telemetry *t, const struct husk_e
 	return s->cgid == h->cgid ? s : NULL;
 }
 
+static const char *const event_types[] = {
+    [HUSK_EV_DENY] = "denial", [HUSK_EV_EXEC] = "exec", [HUSK_EV_FORK] = "fork",
+    [HUSK_EV_EXIT] = "exit",   [HUSK_EV_OOM] = "oom",	[HUSK_EV_BENCH] = "bench",
+};
+
+const char *husk_tel_event_type(unsigned type)
+{
+	if (type < sizeof(event_types) / sizeof(event_types[0]) && event_types[type])
+		return event_types[type];
+	return "unknown";
+}
+
+static struct json_object *event_json(const struct recent_event *r)
+{
+	const struct husk_event_hdr *h = &r->u.hdr;
+	struct json_object *o = json_object_new_object();
+	char text[HUSK_TEL_TEXT];
+
+	if (!o)
+		return NULL;
+	json_object_object_add(o, "Time", json_object_new_int64((int64_t)h->ts_ns));
+	json_object_object_add(o, "Type", json_object_new_string(husk_tel_event_type(h->type)));
+	json_object_object_add(o, "Environment", json_object_new_string(r->env));
+	json_object_object_add(o, "Function", r->fn[0] ? json_object_new_string(r->fn) : NULL);
+	json_object_object_add(o, "CgroupId", json_object_new_int64((int64_t)h->cgid));
+	json_object_object_add(o, "Pid", json_object_new_int64(h->pid));
+	if (h->type == HUSK_EV_DENY && r->size >= sizeof(r->u.deny)) {
+		husk_tel_describe_denial(&r->u.deny, text, sizeof(text));
+		json_object_object_add(o, "Denial", json_object_new_string(text));
+	} else if (h->type == HUSK_EV_EXEC && r->size >= sizeof(r->u.exec)) {
+		json_object_object_add(
+		    o, "Comm",
+		    json_object_new_string_len(r->u.exec.comm,
+					       strnlen(r->u.exec.comm, sizeof(r->u.exec.comm))));
+		json_object_object_add(
+		    o, "Filename",
+		    json_object_new_string_len(
+			r->u.exec.filename,
+			strnlen(r->u.exec.filename, sizeof(r->u.exec.filename))));
+	} else if (h->type == HUSK_EV_FORK && r->size >= sizeof(r->u.fork)) {
+		json_object_object_add(o, "ChildPid", json_object_new_int64(r->u.fork.child_pid));
+	} else if (h->type == HUSK_EV_EXIT && r->size >= sizeof(r->u.exit)) {
+		json_object_object_add(o, "ExitCode", json_object_new_int64(r->u.exit.exit_code));
+	}
+	return o;
+}
+
+/* One JSON line per follower; a follower that cannot keep up loses lines, counted. */
+static void feed_followers(struct husk_telemetry *t, const struct recent_event *r)
+{
+	struct json_object *o = NULL;
+	const char *line = NULL;
+	size_t len = 0;
+	unsigned i;
+
+	for (i = 0; i < HUSK_TEL_FOLLOWERS; i++) {
+		struct follower *f = &t->followers[i];
+
+		if (f->fd < 0)
+			continue;
+		if (!line) {
+			o = event_json(r);
+			line = o ? json_object_to_json_string_ext(
+				       o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE)
+				 : NULL;
+			if (!line)
+				return;
+			len = strlen(line);
+		}
+		/* A line is far below PIPE_BUF, so it is written whole or not at all. */
+		if (write(f->fd, line, len) != (ssize_t)len || write(f->fd, "\n", 1) != 1)
+			f->dropped++;
+	}
+	json_object_put(o);
+}
+
+static void keep_recent(struct husk_telemetry *t, const struct slot_events *s, const void *data,
+			size_t size)
+{
+	struct recent_event *r = &t->recent[t->n_recent++ % HUSK_TEL_RECENT];
+
+	memcpy(r->env, s->env, sizeof(r->env));
+	memcpy(r->fn, s->fn, sizeof(r->fn));
+	r->size = size < sizeof(r->u) ? size : sizeof(r->u);
+	memcpy(&r->u, data, r->size);
+	feed_followers(t, r);
+}
+
 /* Called by libbpf for every record, with t->lock held. */
 static int on_event(void *arg, void *data, size_t size)
 {
@@ -161,6 +277,7 @@ static int on_event(void *arg, void *data, size_t size)
 		t->unattributed++;
 		return 0;
 	}
+	keep_recent(t, s, data, size);
 	if (h->type == HUSK_EV_OOM) {
 		s->oom = true;
 	} else if (h->type == HUSK_EV_DENY && size >= sizeof(struct husk_ev_deny)) {
@@ -220,9 +337,13 @@ int husk_tel_start(struct husk_bpf *b, struct husk_telemetry **out)
 	struct husk_telemetry *t = calloc(1, sizeof(*t));
 	int rc;
 
+	unsigned i;
+
 	if (!t)
 		return -ENOMEM;
 	t->bpf = b;
+	for (i = 0; i < HUSK_TEL_FOLLOWERS; i++)
+		t->followers[i].fd = -1;
 	pthread_mutex_init(&t->lock, NULL);
 	t->stop_fd = eventfd(0, EFD_CLOEXEC);
 	t->rb = ring_buffer__new(husk_bpf_events_fd(b), on_event, t, NULL);
@@ -246,12 +367,17 @@ fail:
 void husk_tel_stop(struct husk_telemetry *t)
 {
 	uint64_t one = 1;
+	unsigned i;
 
 	if (!t)
 		return;
 	if (write(t->stop_fd, &one, sizeof(one)) != sizeof(one))
 		pr_warn("telemetry: cannot stop the consumer: %s", strerror(errno));
 	pthread_join(t->thread, NULL);
+	/* The API is down by now: no reader is left on these pipes. */
+	for (i = 0; i < HUSK_TEL_FOLLOWERS; i++)
+		if (t->followers[i].fd >= 0)
+			close(t->followers[i].fd);
 	if (t->unattributed)
 		pr_info("telemetry: %llu events named no environment",
 			(unsigned long long)t->unattributed);
@@ -261,19 +387,100 @@ void husk_tel_stop(struct husk_telemetry *t)
 	free(t);
 }
 
-void husk_tel_env_open(struct husk_telemetry *t, unsigned slot, uint64_t cgid)
+void husk_tel_env_open(struct husk_telemetry *t, unsigned slot, uint64_t cgid, const char *env)
 {
 	if (slot >= HUSK_BPF_MAX_ENVS)
 		return;
 	pthread_mutex_lock(&t->lock);
 	memset(&t->slots[slot], 0, sizeof(t->slots[slot]));
 	t->slots[slot].cgid = cgid;
+	snprintf(t->slots[slot].env, sizeof(t->slots[slot].env), "%s", env ? env : "");
 	pthread_mutex_unlock(&t->lock);
 }
 
-void husk_tel_env_close(struct husk_telemetry *t, unsigned slot)
+void husk_tel_env_bind(struct husk_telemetry *t, unsigned slot, const char *fn)
 {
-	husk_tel_env_open(t, slot, 0);
+	if (slot >= HUSK_BPF_MAX_ENVS)
+		return;
+	pthread_mutex_lock(&t->lock);
+	snprintf(t->slots[slot].fn, sizeof(t->slots[slot].fn), "%s", fn);
+	pthread_mutex_unlock(&t->lock);
+}
+
+void husk_tel_env_close(struct husk_telemetry *t, unsigned slot, uint64_t cgid)
+{
+	if (slot >= HUSK_BPF_MAX_ENVS)
+		return;
+	pthread_mutex_lock(&t->lock);
+	/* The pool may have given the slot to a new environment already. */
+	if (t->slots[slot].cgid == cgid)
+		memset(&t->slots[slot], 0, sizeof(t->slots[slot]));
+	pthread_mutex_unlock(&t->lock);
+}
+
+struct json_object *husk_tel_recent_json(struct husk_telemetry *t)
+{
+	struct json_object *list = json_object_new_array();
+	uint64_t i, first;
+
+	if (!list)
+		return NULL;
+	pthread_mutex_lock(&t->lock);
+	ring_buffer__consume(t->rb);
+	first = t->n_recent > HUSK_TEL_RECENT ? t->n_recent - HUSK_TEL_RECENT : 0;
+	for (i = first; i < t->n_recent; i++)
+		json_object_array_add(list, event_json(&t->recent[i % HUSK_TEL_RECENT]));
+	pthread_mutex_unlock(&t->lock);
+	return list;
+}
+
+int husk_tel_follow(struct husk_telemetry *t, int *read_fd)
+{
+	int p[2], rc = -EBUSY;
+	unsigned i;
+
+	if (pipe2(p, O_CLOEXEC | O_NONBLOCK))
+		return -errno;
+	pthread_mutex_lock(&t->lock);
+	for (i = 0; i < HUSK_TEL_FOLLOWERS; i++) {
+		if (t->followers[i].fd >= 0)
+			continue;
+		t->followers[i] = (struct follower){.fd = p[1]};
+		rc = 0;
+		break;
+	}
+	pthread_mutex_unlock(&t->lock);
+	if (rc) {
+		close(p[0]);
+		close(p[1]);
+		return rc;
+	}
+	*read_fd = p[0];
+	return 0;
+}
+
+void husk_tel_unfollow(struct husk_telemetry *t, int read_fd)
+{
+	struct stat a, b;
+	unsigned i;
+
+	/* The follower whose pipe read_fd reads: same pipe inode. */
+	if (fstat(read_fd, &a))
+		return;
+	pthread_mutex_lock(&t->lock);
+	for (i = 0; i < HUSK_TEL_FOLLOWERS; i++) {
+		struct follower *f = &t->followers[i];
+
+		if (f->fd < 0 || fstat(f->fd, &b) || a.st_ino != b.st_ino)
+			continue;
+		if (f->dropped)
+			pr_info("telemetry: a follower missed %llu events (it read too slowly)",
+				(unsigned long long)f->dropped);
+		close(f->fd);
+		f->fd = -1;
+	}
+	pthread_mutex_unlock(&t->lock);
+	close(read_fd);
 }
 
 /* Read and zero one counter that BPF adds to concurrently. */

@@ -22,6 +22,9 @@
 #define HUSK_TEL_TOP 5	   /* syscalls named in a report */
 #define HUSK_TEL_DENIALS 4 /* denials described in a report */
 #define HUSK_TEL_TEXT 192
+#define HUSK_TEL_NAME 72	   /* an environment's or function's name */
+#define HUSK_TEL_RECENT 256   /* records kept for huskctl events */
+#define HUSK_TEL_FOLLOWERS 8  /* live followers at once */
 
 struct husk_bpf;
 struct husk_telemetry;
@@ -53,9 +56,28 @@ struct husk_inv_stats {
 int husk_tel_start(struct husk_bpf *b, struct husk_telemetry **out);
 void husk_tel_stop(struct husk_telemetry *t);
 
+struct json_object;
+
 /* An environment starts or stops using slot (clears what is filed there). */
-void husk_tel_env_open(struct husk_telemetry *t, unsigned slot, uint64_t cgid);
-void husk_tel_env_close(struct husk_telemetry *t, unsigned slot);
+void husk_tel_env_open(struct husk_telemetry *t, unsigned slot, uint64_t cgid, const char *env);
+void husk_tel_env_close(struct husk_telemetry *t, unsigned slot, uint64_t cgid);
+/* The environment in slot now serves fn (named in its events). */
+void husk_tel_env_bind(struct husk_telemetry *t, unsigned slot, const char *fn);
+
+/* The last HUSK_TEL_RECENT records, oldest first, as JSON objects (see event_json). */
+struct json_object *husk_tel_recent_json(struct husk_telemetry *t);
+
+/*
+ * Follow the stream: *read_fd gets one JSON line per record from now on
+ * (non-blocking pipe; lines the follower does not read in time are dropped
+ * and counted). -EBUSY when HUSK_TEL_FOLLOWERS already follow. Closed by
+ * husk_tel_unfollow, or at end of stream when huskd stops.
+ */
+int husk_tel_follow(struct husk_telemetry *t, int *read_fd);
+void husk_tel_unfollow(struct husk_telemetry *t, int read_fd);
+
+/* "denial", "exec", "fork", "exit", "oom". */
+const char *husk_tel_event_type(unsigned type);
 
 /* Drain, then move the slot's events and counters into st (see above). */
 void husk_tel_collect(struct husk_telemetry *t, unsigned slot, struct husk_inv_stats *st);
