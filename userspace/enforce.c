@@ -103,8 +103,7 @@ int husk_enforce_start(struct husk_ctx *ctx)
 			"run: %s",
 			err);
 	else
-		pr_info("egress: pool %s, %u environments; %zu DNS server(s)", ctx->cfg.egress_pool,
-			husk_egress_pool_slots(ctx->egress), ctx->n_dns);
+		pr_info("egress: %zu DNS server(s) for policies with Dns", ctx->n_dns);
 	return 0;
 }
 
