@@ -19,6 +19,9 @@
 #include "pool.h"
 #include "bpf/husk_abi.h"
 
+/* Slots index the host uid ranges and the BPF counter array: the smaller. */
+#define POOL_SLOTS (HUSK_UID_SLOTS < HUSK_BPF_MAX_ENVS ? HUSK_UID_SLOTS : HUSK_BPF_MAX_ENVS)
+
 struct husk_pool {
 	pthread_mutex_t lock;
 	pthread_cond_t cond; /* reaper wake-ups, busy environments drained */
@@ -41,8 +44,7 @@ static int slot_alloc(struct husk_pool *p, unsigned *slot)
 {
 	unsigned i;
 
-	/* Slots index the BPF counter array too, which is the smaller. */
-	for (i = 0; i < HUSK_UID_SLOTS && i < HUSK_BPF_MAX_ENVS; i++) {
+	for (i = 0; i < POOL_SLOTS; i++) {
 		if (!(p->slots[i / 8] & (1u << (i % 8)))) {
 			p->slots[i / 8] |= 1u << (i % 8);
 			*slot = i;
@@ -90,24 +92,37 @@ static void idle_unlink(struct husk_pool *p, struct husk_env *env)
 	}
 }
 
-/* Unlink env from the pool (lock held); the caller destroys it after unlocking. */
+/*
+ * Unlink env from the pool (lock held); the caller destroys it after
+ * unlocking, with destroy_list, which frees its slot only then.
+ */
 static void forget(struct husk_pool *p, struct husk_env *env)
 {
 	all_unlink(p, env);
-	slot_free(p, env->uid_slot);
 	p->destroyed++;
 }
 
+/*
+ * The slot (host uid range, BPF counters, telemetry) is reused only once
+ * the environment is gone: until then its dying processes still hold the
+ * uids and still count into the slot.
+ */
 static void destroy_list(struct husk_ctx *ctx, struct husk_env *list)
 {
+	struct husk_pool *p = ctx->pool;
 	struct husk_env *next;
+	unsigned slot;
 
 	for (; list; list = next) {
 		next = list->next;
+		slot = list->uid_slot;
 		pr_info("%s: destroyed (function %s, %llu invocations)", list->name,
 			list->fn ? list->fn->name : "none, spare",
 			(unsigned long long)list->invocations);
 		husk_env_destroy(ctx, list);
+		pthread_mutex_lock(&p->lock);
+		slot_free(p, slot);
+		pthread_mutex_unlock(&p->lock);
 	}
 }
 
@@ -172,7 +187,7 @@ static int make_env(struct husk_ctx *ctx, struct husk_env **out, struct husk_err
 		else
 			husk_err_set(err, 429, HUSK_E_TOO_MANY,
 				     "no free execution environment slot (%u in use)",
-				     HUSK_UID_SLOTS);
+				     POOL_SLOTS);
 		return rc;
 	}
 	rc = husk_env_create(ctx, slot, id, out, err);
