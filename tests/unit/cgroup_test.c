@@ -29,6 +29,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "report.h"
 #include "userspace/cgroup.h"
 
 #define MB (1024ULL * 1024)
@@ -58,14 +59,10 @@ static void check(struct test *t, bool ok, const char *fmt, ...)
 {
 	va_list ap;
 
-	printf("%s ", ok ? "ok  " : "FAIL");
 	va_start(ap, fmt);
-	vprintf(fmt, ap);
-	va_end(ap);
-	printf("\n");
-	fflush(stdout);
-	if (!ok)
+	if (!unit_vcheck(ok, fmt, ap))
 		t->failed = 1;
+	va_end(ap);
 }
 
 static void msleep(long ms)

@@ -34,6 +34,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 
+#include "report.h"
 #include "userspace/egress.h"
 #include "userspace/nft.h"
 #include "userspace/rtnl.h"
@@ -79,14 +80,10 @@ static void check(struct test *t, bool ok, const char *fmt, ...)
 {
 	va_list ap;
 
-	printf("%s ", ok ? "ok  " : "FAIL");
 	va_start(ap, fmt);
-	vprintf(fmt, ap);
-	va_end(ap);
-	printf("\n");
-	fflush(stdout);
-	if (!ok)
+	if (!unit_vcheck(ok, fmt, ap))
 		t->failed = 1;
+	va_end(ap);
 }
 
 static struct in_addr addr_of(const char *text)

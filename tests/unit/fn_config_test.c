@@ -18,6 +18,7 @@
 
 #include "userspace/fn_config.h"
 #include "userspace/function.h"
+#include "report.h"
 #include "userspace/husk.h"
 #include "userspace/policy.h"
 
@@ -37,24 +38,6 @@ static const struct husk_config cfg = {
     .run_dir = "/tmp",
 };
 
-static int failed;
-
-static void __attribute__((format(printf, 3, 4)))
-report(const char *name, bool ok, const char *fmt, ...)
-{
-	va_list ap;
-
-	printf("%s - %s", ok ? "ok" : "not ok", name);
-	if (fmt && !ok) {
-		printf(": ");
-		va_start(ap, fmt);
-		vprintf(fmt, ap);
-		va_end(ap);
-	}
-	printf("\n");
-	if (!ok)
-		failed++;
-}
 
 static struct json_object *parse(const char *json)
 {
@@ -877,6 +860,6 @@ int main(void)
 	check_dup_policy();
 	check_refcount();
 	check_timestamp();
-	printf("%s\n", failed ? "FAILED" : "all passed");
-	return failed ? 1 : 0;
+	printf("%s\n", unit_failed ? "FAILED" : "all passed");
+	return unit_failed ? 1 : 0;
 }

@@ -15,6 +15,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include "report.h"
 #include "userspace/husk.h"
 #include "userspace/policy.h"
 
@@ -36,24 +37,6 @@
 	"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"                          \
 	"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
 
-static int failed;
-
-static void __attribute__((format(printf, 3, 4)))
-report(const char *name, bool ok, const char *fmt, ...)
-{
-	va_list ap;
-
-	printf("%s - %s", ok ? "ok" : "not ok", name);
-	if (fmt && !ok) {
-		printf(": ");
-		va_start(ap, fmt);
-		vprintf(fmt, ap);
-		va_end(ap);
-	}
-	printf("\n");
-	if (!ok)
-		failed++;
-}
 
 static struct json_object *parse_json(const char *json)
 {
@@ -559,6 +542,6 @@ int main(void)
 	check_defaults();
 	check_struct();
 	check_dup();
-	printf("%s\n", failed ? "FAILED" : "all passed");
-	return failed ? 1 : 0;
+	printf("%s\n", unit_failed ? "FAILED" : "all passed");
+	return unit_failed ? 1 : 0;
 }
